@@ -1,0 +1,2 @@
+// PLACEHOLDER CLI until the commands land (replaced in the same change).
+int main() { return 0; }
