@@ -50,8 +50,8 @@ Pitch Pitch::parse(const std::string& text) {
   if (li < 0) throw bad();
   size_t i = 1;
   int alter = 0;
-  while (i < text.size() && (text[i] == '#' || text[i] == 'b' || text[i] == 's' || text[i] == '-')) {
-    alter += (text[i] == '#' || text[i] == 's') ? 1 : -1;
+  while (i < text.size() && (text[i] == '#' || text[i] == 'b')) {
+    alter += text[i] == '#' ? 1 : -1;
     ++i;
   }
   if (i >= text.size()) throw bad();

@@ -30,7 +30,7 @@ struct Pitch {
   // Builds a pitch from letter, alteration and octave (scientific: C4 = 60). Throws std::invalid_argument
   // when the result lies outside MIDI 0..127.
   static Pitch from_spelling(Letter letter, int alter, int octave);
-  // Parses scientific pitch notation: "C4", "F#3", "Bb5", "Ebb2", "c#4" (case-insensitive letter).
+  // Parses scientific pitch notation: "C4", "F#3", "Bb5", "Ebb2", "c#4", "C-1" (case-insensitive letter).
   // Throws std::invalid_argument with the text when malformed or out of range.
   static Pitch parse(const std::string& text);
 

@@ -24,8 +24,9 @@ struct CorpusFilter {
 struct CorpusOptions {
   ReadOptions read;
   CorpusFilter filter;
+  int threads = 0;                                            // parsing threads; 0: one per core
   LogFn log;                                                  // optional
-  std::function<void(size_t done, size_t total)> progress;   // optional, called per file
+  std::function<void(size_t done, size_t total)> progress;   // optional, called per file (from one thread)
 };
 
 struct Corpus {
@@ -43,6 +44,11 @@ struct Corpus {
 // deterministic). One bad file is reported in `rejected` and skipped, never aborts the load. Throws
 // IoError only when a given path does not exist.
 Corpus load_corpus(const std::vector<std::filesystem::path>& paths, const CorpusOptions& options = {});
+
+// The files load_corpus would read under these paths, in its order (sorted by relative path per root).
+// A given file with no reader goes to `rejected`. Throws IoError when a path does not exist.
+std::vector<std::filesystem::path> list_corpus_files(const std::vector<std::filesystem::path>& paths,
+                                                     std::vector<Diagnostic>* rejected = nullptr);
 
 // The data root: $ANTIPHON_DATA if set, else ../shared/data (relative to the working directory, then to
 // the executable's build tree). Throws IoError when none exists, saying where it looked.
