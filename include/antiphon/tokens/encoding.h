@@ -6,6 +6,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "antiphon/core/error.h"
 #include "antiphon/core/melody.h"
 
 namespace antiphon {
@@ -45,5 +46,11 @@ class Encoding {
 // Builds an encoding from a spec "name[:key=value,...]"; throws ConfigError naming the bad part.
 // Names: grid, events, notes, intervals.
 std::unique_ptr<Encoding> make_encoding(const std::string& spec);
+// Also: lookback and attention (Melody RNN event classes with Magenta's lookback / key-melody features).
+// The concrete classes and their configs: grid.h, events.h, lookback.h, key_melody.h, notes.h, intervals.h.
+
+// The tokens as readable text separated by spaces, e.g. "60 _ _ _ r _ 62 _ </s>"; an id outside the
+// vocabulary shows as "<?id>".
+std::string describe_tokens(const Encoding& encoding, const std::vector<int>& tokens);
 
 }  // namespace antiphon
