@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Run {
+struct CliRun {
   int exit_code = -1;
   std::string out;
   std::string err;
@@ -32,11 +32,11 @@ fs::path temp_dir() {
   return dir;
 }
 
-Run run(const std::string& args) {
+CliRun run(const std::string& args) {
   fs::path out = temp_dir() / "stdout.txt", err = temp_dir() / "stderr.txt";
   std::string cmd = std::string(ANTIPHON_BIN) + " " + args + " >" + out.string() + " 2>" + err.string();
   int status = std::system(cmd.c_str());
-  Run r;
+  CliRun r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   r.out = antiphon::read_file_bytes(out);
   r.err = antiphon::read_file_bytes(err);
@@ -48,11 +48,11 @@ std::string fixture(const std::string& rel) { return std::string(ANTIPHON_FIXTUR
 }  // namespace
 
 TEST(Cli, prints_help_and_exits_zero) {
-  Run r = run("--help");
+  CliRun r = run("--help");
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("stats"), std::string::npos);
   EXPECT_NE(r.out.find("convert"), std::string::npos);
-  Run s = run("stats --help");
+  CliRun s = run("stats --help");
   EXPECT_EQ(s.exit_code, 0);
   EXPECT_NE(s.out.find("--corpus"), std::string::npos);
   EXPECT_EQ(run("bench ingest --help").exit_code, 0);
@@ -67,17 +67,17 @@ TEST(Cli, exits_two_on_bad_usage) {
 }
 
 TEST(Cli, exits_one_on_bad_input_naming_the_file) {
-  Run r = run("convert " + fixture("cli/corpus/junk.krn") + " " + (temp_dir() / "x.abc").string());
+  CliRun r = run("convert " + fixture("cli/corpus/junk.krn") + " " + (temp_dir() / "x.abc").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("junk.krn:1:1: binary data"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(temp_dir() / "x.abc"));
-  Run m = run("stats --corpus /no/such/folder");
+  CliRun m = run("stats --corpus /no/such/folder");
   EXPECT_EQ(m.exit_code, 1);
   EXPECT_NE(m.err.find("/no/such/folder"), std::string::npos);
 }
 
 TEST(Cli, stats_reports_loaded_and_rejected_files_as_json) {
-  Run r = run("stats --json --corpus " + fixture("cli/corpus"));
+  CliRun r = run("stats --json --corpus " + fixture("cli/corpus"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["files"], 5);  // README.txt is not a melody file
@@ -105,18 +105,18 @@ TEST(Cli, stats_reports_loaded_and_rejected_files_as_json) {
 }
 
 TEST(Cli, stats_filters_by_meter_and_min_notes) {
-  Run r = run("stats --json --meter 6/8 --corpus " + fixture("cli/corpus"));
+  CliRun r = run("stats --json --meter 6/8 --corpus " + fixture("cli/corpus"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["melodies"], 1);
   EXPECT_EQ(j["filtered"].size(), 2u);
-  Run t = run("stats --json --min-notes 7 --corpus " + fixture("cli/corpus"));
+  CliRun t = run("stats --json --min-notes 7 --corpus " + fixture("cli/corpus"));
   auto k = nlohmann::json::parse(t.out);
   EXPECT_EQ(k["melodies"], 1);  // only the 8-note 6/8 tune
 }
 
 TEST(Cli, stats_prints_a_readable_summary) {
-  Run r = run("stats --corpus " + fixture("cli/corpus"));
+  CliRun r = run("stats --corpus " + fixture("cli/corpus"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("melodies     3"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("rejected     4"), std::string::npos) << r.out;
@@ -128,7 +128,7 @@ TEST(Cli, converts_between_formats_and_round_trips_notes) {
   auto original = antiphon::read_file(krn).melodies.at(0);
   for (std::string ext : {".abc", ".mid", ".krn", ".musicxml"}) {
     fs::path out = temp_dir() / ("converted" + ext);
-    Run r = run("convert " + krn + " " + out.string());
+    CliRun r = run("convert " + krn + " " + out.string());
     ASSERT_EQ(r.exit_code, 0) << ext << ": " << r.err;
     ASSERT_TRUE(fs::exists(out)) << ext;
     if (ext == ".musicxml") continue;  // no reader; checked by the MusicXML tests
@@ -140,30 +140,30 @@ TEST(Cli, converts_between_formats_and_round_trips_notes) {
       EXPECT_EQ(back.notes[i].pitch->midi, original.notes[i].pitch->midi) << ext << " note " << i;
     }
   }
-  Run bad = run("convert " + krn + " " + (temp_dir() / "out.wav").string());
+  CliRun bad = run("convert " + krn + " " + (temp_dir() / "out.wav").string());
   EXPECT_EQ(bad.exit_code, 2);
-  Run idx = run("convert --index 5 " + fixture("cli/corpus/sub/tunes.abc") + " " + (temp_dir() / "t.krn").string());
+  CliRun idx = run("convert --index 5 " + fixture("cli/corpus/sub/tunes.abc") + " " + (temp_dir() / "t.krn").string());
   EXPECT_EQ(idx.exit_code, 2);
   EXPECT_NE(idx.err.find("holds 2 melodies"), std::string::npos) << idx.err;
 }
 
 TEST(Cli, encodes_a_melody_on_the_grid) {
-  Run r = run("encode --encoding grid " + fixture("cli/corpus/good.krn"));
+  CliRun r = run("encode --encoding grid " + fixture("cli/corpus/good.krn"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // 8d 8e | 4g 4a 4b | 2.g : eighths are 2 steps, quarters 4, dotted half 12.
   EXPECT_NE(r.out.find("62 _ 64 _ 67 _ _ _ 69 _ _ _ 71 _ _ _ 67 _ _ _ _ _ _ _ _ _ _ _"), std::string::npos) << r.out;
-  Run j = run("encode --json --encoding notes " + fixture("cli/corpus/sub/tunes.abc"));
+  CliRun j = run("encode --json --encoding notes " + fixture("cli/corpus/sub/tunes.abc"));
   ASSERT_EQ(j.exit_code, 0) << j.err;
   auto arr = nlohmann::json::parse(j.out);
   ASSERT_EQ(arr.size(), 2u);
   EXPECT_EQ(arr[1]["title"], "Second Tune");
-  Run trip = run("encode --encoding grid:steps=1 " + fixture("cli/corpus/good.krn"));
+  CliRun trip = run("encode --encoding grid:steps=1 " + fixture("cli/corpus/good.krn"));
   EXPECT_EQ(trip.exit_code, 1);  // eighths do not fit a quarter-note grid
   EXPECT_NE(trip.err.find("note 0"), std::string::npos) << trip.err;
 }
 
 TEST(Cli, bench_ingest_prints_the_ratio_to_raw_reading) {
-  Run r = run("bench ingest --repeat 1 --corpus " + fixture("cli/corpus"));
+  CliRun r = run("bench ingest --repeat 1 --corpus " + fixture("cli/corpus"));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("read only"), std::string::npos);
   EXPECT_NE(r.out.find("% of raw read speed"), std::string::npos);
