@@ -265,4 +265,15 @@ std::vector<int> split_rest(const std::vector<Duration>& durations_, const Durat
   return parts;
 }
 
+void validate_lookbacks(const std::vector<int>& lookback_distances, int binary_counter_bits) {
+  if (lookback_distances.size() > 16)
+    throw ConfigError("lookbacks=" + join_ints(lookback_distances) + ": at most 16 lookbacks");
+  for (int d : lookback_distances)
+    if (d < 1 || d > kMaxSteps)
+      throw ConfigError("lookbacks=" + join_ints(lookback_distances) + ": distance " + std::to_string(d) +
+                        " must be a positive number of steps");
+  if (binary_counter_bits < 0 || binary_counter_bits > 30)
+    throw ConfigError("bits=" + std::to_string(binary_counter_bits) + ": counter bits must be 0..30");
+}
+
 }  // namespace antiphon::tokens_detail

@@ -75,6 +75,10 @@ void validate_for_spec(const Config& config, const SpecParts& parts) {
 std::string join_durations(const std::vector<Duration>& durations);
 std::string join_ints(const std::vector<int>& values);
 
+// Checks the lookback distances and counter width shared by the lookback and key-melody features;
+// throws ConfigError naming the spec key (lookbacks=, bits=).
+void validate_lookbacks(const std::vector<int>& lookback_distances, int binary_counter_bits);
+
 // The fewest values of a sorted duration alphabet that sum to d, as indices, largest first; empty when no
 // such split exists (or the search would need a grid finer than 2^14 units over d).
 std::vector<int> split_rest(const std::vector<Duration>& sorted_durations, const Duration& d);

@@ -173,14 +173,7 @@ int KeyMelodyFeatures::class_from_label(const std::vector<int>& events, size_t p
 void KeyMelodyConfig::validate() const {
   events.validate();
   if (lookback_distances.empty()) throw ConfigError("lookbacks=: the key-melody inputs need at least one lookback");
-  if (lookback_distances.size() > 16)
-    throw ConfigError("lookbacks=" + tokens_detail::join_ints(lookback_distances) + ": at most 16 lookbacks");
-  for (int d : lookback_distances)
-    if (d < 1 || d > tokens_detail::kMaxSteps)
-      throw ConfigError("lookbacks=" + tokens_detail::join_ints(lookback_distances) + ": distance " +
-                        std::to_string(d) + " must be a positive number of steps");
-  if (binary_counter_bits < 0 || binary_counter_bits > 30)
-    throw ConfigError("bits=" + std::to_string(binary_counter_bits) + ": counter bits must be 0..30");
+  tokens_detail::validate_lookbacks(lookback_distances, binary_counter_bits);
   if (steps_per_bar < 1 || steps_per_bar > tokens_detail::kMaxSteps)
     throw ConfigError("bar=" + std::to_string(steps_per_bar) + ": steps per bar must be positive");
 }
