@@ -23,14 +23,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path data_root() {
-  try {
-    return default_data_root();
-  } catch (const IoError&) {
-    // <checkout>/tests/fixtures -> <checkout>/../shared/data
-    return fs::path(ANTIPHON_FIXTURES) / ".." / ".." / ".." / "shared" / "data";
-  }
-}
+// $ANTIPHON_DATA, or ../shared/data beside the checkout (found from the working directory or the binary).
+fs::path data_root() { return default_data_root(); }
 
 std::vector<fs::path> abc_files(const fs::path& dir) {
   std::vector<fs::path> files;

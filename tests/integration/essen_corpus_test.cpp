@@ -4,6 +4,8 @@
 // the speed of just reading the bytes.
 #include <gtest/gtest.h>
 
+#include "antiphon/corpus/corpus.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,12 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// antiphon::default_data_root() (corpus module) did not exist yet when this test was written: the same rule
-// by hand, $ANTIPHON_DATA or else ../shared/data beside the source tree.
-fs::path data_root() {
-  if (const char* env = std::getenv("ANTIPHON_DATA")) return env;
-  return fs::weakly_canonical(fs::path(ANTIPHON_FIXTURES) / ".." / ".." / ".." / "shared" / "data");
-}
+// $ANTIPHON_DATA, or ../shared/data beside the checkout (found from the working directory or the binary).
+fs::path data_root() { return default_data_root(); }
 
 std::vector<fs::path> essen_files() {
   std::vector<fs::path> files;

@@ -18,13 +18,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path data_root() {
-  try {
-    return default_data_root();
-  } catch (const IoError&) {
-    return fs::path(ANTIPHON_FIXTURES) / ".." / ".." / ".." / "shared" / "data";
-  }
-}
+// $ANTIPHON_DATA, or ../shared/data beside the checkout (found from the working directory or the binary).
+fs::path data_root() { return default_data_root(); }
 
 struct CorpusCounts {
   size_t files = 0;
