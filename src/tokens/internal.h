@@ -9,6 +9,7 @@
 #include "antiphon/core/error.h"
 #include "antiphon/core/melody.h"
 #include "antiphon/tokens/encoding.h"
+#include "antiphon/tokens/lookback.h"
 
 namespace antiphon::tokens_detail {
 
@@ -78,6 +79,21 @@ std::string join_ints(const std::vector<int>& values);
 // Checks the lookback distances and counter width shared by the lookback and key-melody features;
 // throws ConfigError naming the spec key (lookbacks=, bits=).
 void validate_lookbacks(const std::vector<int>& lookback_distances, int binary_counter_bits);
+
+// Magenta's encode(): the inputs at positions 0..n-2 paired with the labels at 1..n-1, for any features
+// class with inputs(events, position) and label(events, position).
+template <typename Features>
+FeatureSequence feature_sequence(const Features& features, const std::vector<int>& events) {
+  FeatureSequence out;
+  if (events.size() < 2) return out;
+  out.inputs.reserve(events.size() - 1);
+  out.labels.reserve(events.size() - 1);
+  for (size_t p = 0; p + 1 < events.size(); ++p) {
+    out.inputs.push_back(features.inputs(events, p));
+    out.labels.push_back(features.label(events, p + 1));
+  }
+  return out;
+}
 
 // The fewest values of a sorted duration alphabet that sum to d, as indices, largest first; empty when no
 // such split exists (or the search would need a grid finer than 2^14 units over d).

@@ -107,15 +107,7 @@ int LookbackFeatures::event_from_label(const std::vector<int>& events, size_t po
 }
 
 FeatureSequence LookbackFeatures::sequence(const std::vector<int>& events) const {
-  FeatureSequence out;
-  if (events.size() < 2) return out;
-  out.inputs.reserve(events.size() - 1);
-  out.labels.reserve(events.size() - 1);
-  for (size_t p = 0; p + 1 < events.size(); ++p) {
-    out.inputs.push_back(inputs(events, p));
-    out.labels.push_back(label(events, p + 1));
-  }
-  return out;
+  return tokens_detail::feature_sequence(*this, events);
 }
 
 int LookbackFeatures::class_from_label(const std::vector<int>& events, size_t position, int label) const {
