@@ -6,6 +6,7 @@
 #include "antiphon/tokens/key_melody.h"
 #include "antiphon/tokens/lookback.h"
 #include "antiphon/tokens/notes.h"
+#include "antiphon/tokens/target.h"
 #include "tokens/internal.h"
 
 namespace antiphon {
@@ -105,6 +106,21 @@ std::unique_ptr<Encoding> make_intervals(const SpecParts& parts) {
   return std::make_unique<IntervalEncoding>(c);
 }
 
+std::unique_ptr<Encoding> make_target(const SpecParts& parts, TargetKind kind) {
+  OptionReader r(parts);
+  TargetConfig c;
+  c.kind = kind;
+  r.take_int_list("pitches", c.pitches);
+  if (kind == TargetKind::pitch_duration) {
+    r.take_duration_list("durations", c.durations);
+    r.finish({"pitches", "durations"});
+  } else {
+    r.finish({"pitches"});
+  }
+  tokens_detail::validate_for_spec(c, parts);
+  return std::make_unique<TargetEncoding>(c);
+}
+
 }  // namespace
 
 std::unique_ptr<Encoding> make_encoding(const std::string& spec) {
@@ -115,8 +131,10 @@ std::unique_ptr<Encoding> make_encoding(const std::string& spec) {
   if (parts.name == "attention") return make_attention(parts);
   if (parts.name == "notes") return make_notes(parts);
   if (parts.name == "intervals") return make_intervals(parts);
+  if (parts.name == "pitch") return make_target(parts, TargetKind::pitch);
+  if (parts.name == "pitchdur") return make_target(parts, TargetKind::pitch_duration);
   throw ConfigError("encoding spec '" + spec + "': unknown encoding '" + parts.name +
-                    "' (known: grid, events, lookback, attention, notes, intervals)");
+                    "' (known: grid, events, lookback, attention, notes, intervals, pitch, pitchdur)");
 }
 
 std::string describe_tokens(const Encoding& encoding, const std::vector<int>& tokens) {

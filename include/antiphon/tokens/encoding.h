@@ -44,7 +44,7 @@ class Encoding {
 };
 
 // Builds an encoding from a spec "name[:key=value,...]"; throws ConfigError naming the bad part.
-// Names: grid, events, notes, intervals.
+// Names: grid, events, notes, intervals, pitch, pitchdur (target.h).
 std::unique_ptr<Encoding> make_encoding(const std::string& spec);
 // Also: lookback and attention (Melody RNN event classes with Magenta's lookback / key-melody features).
 // The concrete classes and their configs: grid.h, events.h, lookback.h, key_melody.h, notes.h, intervals.h.
