@@ -1,0 +1,71 @@
+#pragma once
+// The evaluation harness: every model measured the same way, in bits per note (cross-entropy).
+// k-fold cross-validation by melody from a model spec, or a plain held-out evaluation of a trained model.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "antiphon/core/melody.h"
+#include "antiphon/models/model.h"
+#include "antiphon/models/spec.h"
+#include "antiphon/tokens/target.h"
+
+namespace antiphon {
+
+// What is scored: `pitch` the chromatic pitch of each note given the previous notes (rests skipped),
+// `note` pitch and duration together. The alphabet is built from all melodies of the dataset (as IDyOM).
+enum class EvalTarget { pitch, note };
+EvalTarget parse_eval_target(const std::string& text);  // throws ConfigError
+std::string eval_target_name(EvalTarget target);
+
+struct EvalOptions {
+  EvalTarget target = EvalTarget::pitch;
+  int folds = 10;
+  uint64_t seed = 1;
+  int threads = 0;  // folds trained and scored in parallel; 0 = hardware concurrency (at most folds)
+  LogFn log;
+  std::function<void(size_t done, size_t total)> progress;  // folds done (may be called from worker threads)
+  // Throws ConfigError: folds < 2, threads < 0.
+  void validate() const;
+};
+
+struct FoldResult {
+  size_t melodies = 0;
+  size_t notes = 0;
+  double bits_per_note = 0;            // mean over the fold's melodies of each melody's mean
+  double bits_per_note_event_avg = 0;  // mean over the fold's notes
+  double seconds = 0;                  // training + scoring
+};
+
+struct EvalResult {
+  std::string model;     // the spec or the model file
+  EvalTarget target = EvalTarget::pitch;
+  std::string encoding;  // the target encoding's spec (its alphabet)
+  size_t alphabet = 0;
+  size_t melodies = 0;   // melodies scored (melodies without pitched notes are left out)
+  size_t notes = 0;
+  // Pearce's convention: the mean information content of each melody, then the mean over melodies.
+  double bits_per_note = 0;
+  double bits_per_note_event_avg = 0;  // mean over all notes
+  std::vector<FoldResult> folds;       // empty for a held-out evaluation
+  std::vector<double> melody_bits;     // per scored melody, in input order (for paired comparisons)
+  double seconds = 0;
+};
+
+// The target encoding for a dataset: every pitch (and, for `note`, every duration of a pitched note).
+TargetEncoding target_encoding(EvalTarget target, const std::vector<Melody>& melodies);
+
+// k-fold cross-validation (kfold_split(melodies.size(), folds, seed)): for each fold, trains the spec on the
+// other folds with the target encoding and scores the fold. Throws ConfigError when there are fewer
+// melodies (with pitched notes) than folds, for a bad spec, or when the spec names another encoding.
+EvalResult cross_validate(const ModelSpec& spec, const std::vector<Melody>& melodies, const EvalOptions& options);
+
+// Scores every melody with a trained model, encoding them with the model's encoding. A melody's bits per note
+// are the information content of its whole token sequence divided by its pitched notes: for the target
+// encodings (one token per note) the mean per note; for grid or event encodings this counts the rests,
+// holds and end symbol too. A melody that the model's encoding cannot represent (a pitch outside its
+// alphabet) throws EncodingError naming it.
+EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melodies, const LogFn& log = {});
+
+}  // namespace antiphon

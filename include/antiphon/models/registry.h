@@ -1,0 +1,59 @@
+#pragma once
+// The model families: how to train one from a spec and melodies, and how to load one from a model file.
+// `antiphon train`, `antiphon eval` and the server go through here and never name a family themselves.
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "antiphon/core/melody.h"
+#include "antiphon/models/model.h"
+#include "antiphon/models/model_file.h"
+#include "antiphon/models/spec.h"
+#include "antiphon/tokens/target.h"
+
+namespace antiphon {
+
+// What a family trains on.
+struct TrainingData {
+  const std::vector<Melody>* melodies = nullptr;  // training melodies (not owned)
+  // The encoding the model predicts. When null the family picks its default (see each family's header) and
+  // builds it from the melodies (e.g. the pitch alphabet of the corpus).
+  std::shared_ptr<const Encoding> encoding;
+  std::string corpus;               // description for ModelInfo::corpus
+  std::string corpus_fingerprint;   // for ModelInfo::corpus_fingerprint
+  uint64_t seed = 1;                // for families with random initialisation (HMM restarts)
+  LogFn log;                        // progress messages (may be empty)
+};
+
+struct ModelFamily {
+  std::string name;     // "ppm"
+  std::string summary;  // one line for `antiphon train --help`
+  // Trains a model. Throws ConfigError for a bad option (SpecReader::finish for unknown ones) and
+  // EncodingError when a melody cannot be encoded (naming it).
+  std::function<ModelPtr(const ModelSpec&, const TrainingData&)> train;
+  // Rebuilds a model from its header and payload. Throws ModelFileError.
+  std::function<ModelPtr(const ModelHeader&, std::shared_ptr<const Encoding>, ModelReader&)> load;
+};
+
+// The families compiled in: markov, mixed, ppm, hmm (neural ones add themselves with add_model_family).
+const std::vector<ModelFamily>& model_families();
+// nullptr when unknown.
+const ModelFamily* find_model_family(const std::string& name);
+// Throws ConfigError "unknown model family 'x' (known: ...)".
+const ModelFamily& require_model_family(const std::string& name);
+// Registers another family (replacing one with the same name). Not thread-safe: call at start-up.
+void add_model_family(ModelFamily family);
+
+// data.encoding, or when it is null the default of the counting families: the `pitch` target encoding
+// (tokens/target.h) over every pitch of the training melodies.
+std::shared_ptr<const Encoding> training_encoding(const TrainingData& data);
+
+// Trains a model from a spec; throws ConfigError for an unknown family (listing the known ones).
+ModelPtr train_model(const ModelSpec& spec, const TrainingData& data);
+
+// Encodes melodies with the model's encoding, reporting the melody that cannot be encoded in the error:
+// "fink/deut0123.krn: note 12 (onset 11/2): ...". One sequence per melody, in order (possibly empty).
+std::vector<std::vector<int>> encode_melodies(const Encoding& encoding, const std::vector<Melody>& melodies);
+
+}  // namespace antiphon

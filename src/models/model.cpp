@@ -1,0 +1,34 @@
+#include "antiphon/models/model.h"
+
+#include <cassert>
+#include <cmath>
+
+namespace antiphon {
+
+void SequenceModel::advance(ModelState& state, int token) const {
+  assert(token >= 0 && static_cast<size_t>(token) < vocab_size());
+  advance_state(state, token);
+  state.history_.push_back(token);
+}
+
+std::vector<double> SequenceModel::token_log2_probs(std::span<const int> tokens, const Melody* source) const {
+  std::vector<double> out;
+  out.reserve(tokens.size());
+  std::vector<double> probs(vocab_size());
+  auto state = start(source);
+  for (int t : tokens) {
+    assert(t >= 0 && static_cast<size_t>(t) < probs.size());
+    predict(*state, probs);
+    out.push_back(std::log2(probs[static_cast<size_t>(t)]));
+    advance(*state, t);
+  }
+  return out;
+}
+
+double SequenceModel::log2_prob(std::span<const int> tokens, const Melody* source) const {
+  double sum = 0;
+  for (double x : token_log2_probs(tokens, source)) sum += x;
+  return sum;
+}
+
+}  // namespace antiphon
