@@ -88,7 +88,7 @@ TEST(MakeEncoding, spec_round_trips_through_make_encoding) {
 TEST(MakeEncoding, names_the_bad_part_of_a_spec) {
   EXPECT_EQ(spec_error("gird"),
             "encoding spec 'gird': unknown encoding 'gird' (known: grid, events, lookback, attention, notes, "
-            "intervals)");
+            "intervals, pitch, pitchdur)");
   EXPECT_EQ(spec_error(""), "encoding spec '': no encoding name (expected e.g. grid, events:range=mono)");
   EXPECT_EQ(spec_error("grid:stps=4"),
             "encoding spec 'grid:stps=4': unknown key 'stps' for grid (known: steps, min, max)");
