@@ -65,8 +65,9 @@ class SequenceModel {
   virtual std::vector<double> token_log2_probs(std::span<const int> tokens, const Melody* source = nullptr) const;
   double log2_prob(std::span<const int> tokens, const Melody* source = nullptr) const;
 
-  // The family's resolved options (every option, defaults included), written to the model file's header
-  // and shown by `antiphon info`; spec text "family:k=v,..." of these rebuilds an untrained model like it.
+  // The family's resolved options (every option, defaults included) and what training found (final
+  // likelihood, fitted weights), written to the model file's header and shown by `antiphon info`.
+  // info().spec is the spec that retrains a model like this one.
   virtual std::vector<std::pair<std::string, std::string>> config() const = 0;
   // The family's numbers for the model file (see model_file.h); the family's loader reads them back.
   virtual void save_payload(class ModelWriter& out) const = 0;
