@@ -9,7 +9,7 @@ namespace {
 std::vector<ModelFamily>& families() {
   static std::vector<ModelFamily> list = [] {
     std::vector<ModelFamily> v;
-    // Built-in families are added here as they land.
+    v.push_back(hmm_family());
     return v;
   }();
   return list;
