@@ -9,6 +9,8 @@ namespace {
 std::vector<ModelFamily>& families() {
   static std::vector<ModelFamily> list = [] {
     std::vector<ModelFamily> v;
+    v.push_back(markov_family());
+    v.push_back(mixed_markov_family());
     v.push_back(hmm_family());
     return v;
   }();
