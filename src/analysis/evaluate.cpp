@@ -158,14 +158,24 @@ EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melod
   result.encoding = model.encoding().spec();
   result.alphabet = model.vocab_size();
   std::vector<MelodyScore> scores;
-  const std::vector<std::vector<int>> tokens = encode_melodies(model.encoding(), melodies);
-  for (size_t i = 0; i < melodies.size(); ++i) {
-    if (melodies[i].pitched_count() == 0) {
-      if (log) log(LogLevel::warning, melodies[i].source_file + ": no pitched notes; not scored");
+  std::string first_skip;
+  for (const Melody& m : melodies) {
+    if (m.pitched_count() == 0) continue;
+    std::vector<int> tokens;
+    try {
+      tokens = encode_melodies(model.encoding(), {m}).front();
+    } catch (const EncodingError& e) {
+      // The model cannot represent this melody (a pitch it never saw): reported and left out, not fatal.
+      ++result.skipped;
+      if (first_skip.empty()) first_skip = e.what();
+      if (log) log(LogLevel::warning, std::string("not scored: ") + e.what());
       continue;
     }
-    scores.push_back(score_melody(model, tokens[i], melodies[i]));
+    scores.push_back(score_melody(model, tokens, m));
   }
+  if (scores.empty())
+    throw EncodingError(result.skipped ? "no melody could be scored with this model; the first: " + first_skip
+                                       : std::string("no melody with pitched notes to score"));
   summarize_scores(scores, result.bits_per_note, result.bits_per_note_event_avg, result.melodies, result.notes,
                    &result.melody_bits);
   result.seconds = seconds_since(t0);

@@ -50,6 +50,7 @@ struct EvalResult {
   double bits_per_note_event_avg = 0;  // mean over all notes
   std::vector<FoldResult> folds;       // empty for a held-out evaluation
   std::vector<double> melody_bits;     // per scored melody, in input order (for paired comparisons)
+  size_t skipped = 0;                  // held-out only: melodies the model's encoding cannot represent
   double seconds = 0;
 };
 
@@ -65,7 +66,8 @@ EvalResult cross_validate(const ModelSpec& spec, const std::vector<Melody>& melo
 // are the information content of its whole token sequence divided by its pitched notes: for the target
 // encodings (one token per note) the mean per note; for grid or event encodings this counts the rests,
 // holds and end symbol too. A melody that the model's encoding cannot represent (a pitch outside its
-// alphabet) throws EncodingError naming it.
+// alphabet) is left out, counted in `skipped` and reported through `log` naming the note; when no melody
+// can be scored, EncodingError (with the first reason).
 EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melodies, const LogFn& log = {});
 
 }  // namespace antiphon

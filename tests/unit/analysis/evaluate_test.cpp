@@ -111,12 +111,21 @@ TEST_F(Evaluate, held_out_evaluation_of_a_trained_model) {
   EXPECT_NEAR(r.bits_per_note, ((a + b) / 2 + b) / 2, 1e-12);
   EXPECT_NEAR(r.bits_per_note_event_avg, (a + 2 * b) / 3, 1e-12);
   EXPECT_EQ(r.notes, 3u);
+  // A melody the model cannot represent is reported and left out; the rest is scored.
+  std::vector<std::string> warnings;
+  LogFn log = [&](LogLevel, std::string_view m) { warnings.emplace_back(m); };
+  EvalResult s = evaluate(*m, {quarter_melody({60, 61}, "odd one"), quarter_melody({62})}, log);
+  EXPECT_EQ(s.skipped, 1u);
+  EXPECT_EQ(s.melodies, 1u);
+  EXPECT_NEAR(s.bits_per_note, b, 1e-12);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_THAT(warnings[0], HasSubstr("'odd one': pitch cannot encode note 1"));
+  EXPECT_THAT(warnings[0], HasSubstr("pitch 61 is not in the alphabet"));
   try {
     evaluate(*m, {quarter_melody({60, 61}, "odd one")});
     FAIL();
   } catch (const EncodingError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("'odd one': pitch cannot encode note 1"));
-    EXPECT_THAT(e.what(), HasSubstr("pitch 61 is not in the alphabet"));
+    EXPECT_THAT(e.what(), HasSubstr("no melody could be scored with this model; the first: 'odd one'"));
   }
 }
 
