@@ -1,4 +1,4 @@
-// antiphon bench ingest: parsing speed against the speed of merely reading the same bytes, in one run.
+// antiphon bench ingest (bench ppm: cmd_bench_ppm.cpp): parsing speed against the speed of merely reading the same bytes, in one run.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -103,6 +103,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   a->corpus.add_to(*ingest, "essen");
   ingest->add_option("--repeat", a->repeat, "Runs; the best is reported")->check(CLI::Range(1, 100))->capture_default_str();
   ingest->callback([a, &exit_code] { exit_code = run_ingest(*a); });
+  add_bench_ppm_command(*bench, exit_code);
 }
 
 }  // namespace antiphon::cli
