@@ -11,6 +11,7 @@ std::vector<ModelFamily>& families() {
     std::vector<ModelFamily> v;
     v.push_back(markov_family());
     v.push_back(mixed_markov_family());
+    v.push_back(ppm_family());
     v.push_back(hmm_family());
     return v;
   }();

@@ -508,10 +508,19 @@ void PpmTrie::advance(Context& context, int symbol) const {
   context.learning_ = false;
 }
 
-void PpmTrie::predict(const Context& context, std::span<double> out) const {
+void PpmTrie::predict(const Context& context, std::span<double> out) const { predict(context, {}, out); }
+
+void PpmTrie::predict(const Context& context, std::span<const uint8_t> allowed, std::span<double> out) const {
   if (out.size() != static_cast<size_t>(alphabet_size_))
     throw ConfigError("ppm: predict into " + std::to_string(out.size()) + " values, alphabet has " +
                       std::to_string(alphabet_size_));
+  if (!allowed.empty()) {
+    if (allowed.size() != out.size())
+      throw ConfigError("ppm: allowed set of " + std::to_string(allowed.size()) + " symbols, alphabet has " +
+                        std::to_string(alphabet_size_));
+    if (std::find_if(allowed.begin(), allowed.end(), [](uint8_t a) { return a != 0; }) == allowed.end())
+      throw ConfigError("ppm: predict over an empty set of allowed symbols");
+  }
   check_context(context);
   static const uint32_t kRootOnly[1] = {0};
   std::span<const uint32_t> loc(context.nodes_);
@@ -565,9 +574,10 @@ void PpmTrie::predict(const Context& context, std::span<double> out) const {
     if (static_cast<uint32_t>(j) < depth(v)) {
       symbols[0] = store_[nodes_[v].start + static_cast<uint32_t>(j)];
       counts[0] = nodes_[v].count;
-      types = 1;
+      types = allowed.empty() || allowed[static_cast<size_t>(symbols[0])] ? 1 : 0;
     } else {
       for (uint32_t c = nodes_[v].first_child; c != kNone; c = nodes_[c].next_sibling) {
+        if (!allowed.empty() && !allowed[static_cast<size_t>(nodes_[c].symbol)]) continue;
         symbols[types] = nodes_[c].symbol;
         counts[types] = nodes_[c].count;
         ++types;
@@ -613,10 +623,24 @@ void PpmTrie::predict(const Context& context, std::span<double> out) const {
   }
   // Order -1. (The floor only matters past hundreds of orders, where the product could underflow.)
   escape = std::max(escape, 1e-300);
-  const double uniform = config_.exclusion ? 1.0 / (alphabet_size_ + 1.0 - root_types_) : 1.0 / alphabet_size_;
+  // Over an allowed subset, order -1 is uniform over that subset (IDyOM's order-minus1-probability over the
+  // event's alphabet).
+  double size = alphabet_size_, seen = root_types_;
+  if (!allowed.empty()) {
+    size = 0;
+    seen = 0;
+    for (size_t s = 0; s < allowed.size(); ++s)
+      if (allowed[s]) {
+        ++size;
+        if (root_child_[s] != kNone) ++seen;
+      }
+  }
+  const double uniform = config_.exclusion ? 1.0 / (size + 1.0 - seen) : 1.0 / size;
   const double rest = escape * uniform;
   double total = 0.0;
-  for (double& p : out) {
+  for (size_t s = 0; s < out.size(); ++s) {
+    double& p = out[s];
+    if (!allowed.empty() && !allowed[s]) continue;
     if (config_.blend || p == 0.0) p += rest;
     total += p;
   }

@@ -110,6 +110,10 @@ class PpmTrie {
   // P(next symbol | history) for every symbol; out.size() == alphabet_size(); sums to 1, every value > 0.
   // Thread-safe on a trie nobody is changing.
   void predict(const Context& context, std::span<double> out) const;
+  // The same over a subset of the alphabet (IDyOM's per-event alphabet, e.g. the intervals the candidate
+  // pitches can reach): only the counts of allowed symbols take part and order -1 is uniform over them; out is
+  // 0 elsewhere. allowed[s] != 0 marks symbol s; allowed.size() == alphabet_size(), at least one allowed.
+  void predict(const Context& context, std::span<const uint8_t> allowed, std::span<double> out) const;
 
   size_t node_count() const { return nodes_.size() - free_count_; }
   size_t memory_bytes() const;

@@ -721,3 +721,36 @@ TEST(PpmTrie, predicts_the_same_from_several_threads) {
 
 }  // namespace
 }  // namespace antiphon::ppm
+
+namespace antiphon::ppm {
+namespace {
+
+TEST(PpmTrie, predicts_over_an_allowed_subset_by_hand) {
+  // Order 0, escape C, exclusion: A B A C. Allowed {A, B}: counts A 2, B 1 (n 3, 2 types, w = 3/5); order -1
+  // is uniform over the subset, 1 / (2 + 1 - 2 seen) = 1, weighted by the escape 2/5. A = 3/5 * 2/3 + 2/5 = 4/5,
+  // B = 3/5 * 1/3 + 2/5 = 3/5, normalised by 7/5: A 4/7, B 3/7, C 0.
+  PpmConfig config;
+  config.order = 0;
+  PpmTrie trie(3, config);
+  const int seq[] = {0, 1, 0, 2};
+  trie.add_sequence(seq);
+  std::vector<double> out(3);
+  const uint8_t allowed[] = {1, 1, 0};
+  trie.predict(trie.root(), allowed, out);
+  EXPECT_NEAR(out[0], 4.0 / 7.0, 1e-15);
+  EXPECT_NEAR(out[1], 3.0 / 7.0, 1e-15);
+  EXPECT_EQ(out[2], 0.0);
+  // Everything allowed is the plain prediction.
+  const uint8_t all[] = {1, 1, 1};
+  std::vector<double> plain(3);
+  trie.predict(trie.root(), all, out);
+  trie.predict(trie.root(), plain);
+  EXPECT_EQ(out, plain);
+  const uint8_t none[] = {0, 0, 0};
+  EXPECT_THROW(trie.predict(trie.root(), none, out), ConfigError);
+  const uint8_t short_mask[] = {1, 1};
+  EXPECT_THROW(trie.predict(trie.root(), short_mask, out), ConfigError);
+}
+
+}  // namespace
+}  // namespace antiphon::ppm
