@@ -174,6 +174,28 @@ std::vector<Viewpoint> resolve_viewpoints(PpmModelConfig& config, const BasicAlp
   return out;
 }
 
+// Whether the viewpoints read more of an event than its pitch (and token): durations, onsets, keys, bars or
+// phrases. When they do not, events are built from the tokens alone and no source melody is needed, which
+// spares deriving every attribute of every note (most of the work of the plain cpitch model otherwise).
+bool needs_source(const std::vector<Viewpoint>& viewpoints) {
+  for (const Viewpoint& v : viewpoints)
+    for (ppm::Primitive p : v.parts())
+      switch (p) {
+        case ppm::Primitive::token:
+        case ppm::Primitive::cpitch:
+        case ppm::Primitive::cpitch_class:
+        case ppm::Primitive::cpint:
+        case ppm::Primitive::cpint_size:
+        case ppm::Primitive::cpcint:
+        case ppm::Primitive::contour:
+        case ppm::Primitive::cpintfip:
+          break;
+        default:
+          return true;
+      }
+  return false;
+}
+
 class PpmState final : public ModelState {
  public:
   std::unique_ptr<ModelState> clone() const override { return std::make_unique<PpmState>(*this); }
@@ -198,6 +220,8 @@ class PpmModel final : public SequenceModel {
         ltm_(std::move(ltm)) {
     assert(alphabets_.size() == viewpoints_.size());
     assert(ltm_.size() == (config_.ltm ? viewpoints_.size() : 0));
+    direct_ = is_direct();
+    needs_source_ = needs_source(viewpoints_);
   }
 
   const ModelInfo& info() const override { return info_; }
@@ -205,7 +229,7 @@ class PpmModel final : public SequenceModel {
 
   std::unique_ptr<ModelState> start(const Melody* source) const override {
     auto state = std::make_unique<PpmState>();
-    if (source && basic_.is_target()) state->source = ppm::view_events(*source);
+    if (source && basic_.is_target() && needs_source_) state->source = ppm::view_events(*source);
     const size_t n = viewpoints_.size();
     if (config_.ltm)
       for (size_t k = 0; k < n; ++k) state->ltm_at.push_back(ltm_[k].root());
@@ -221,6 +245,10 @@ class PpmModel final : public SequenceModel {
     const auto& state = static_cast<const PpmState&>(base);
     const size_t vocab = vocab_size();
     assert(probs.size() == vocab);
+    if (direct_) {
+      predict_direct(state, probs);
+      return;
+    }
     const size_t i = state.events.size();
     const ViewEvent* from_source = i < state.source.size() ? &state.source[i] : nullptr;
     std::vector<ViewEvent> candidates;
@@ -281,6 +309,14 @@ class PpmModel final : public SequenceModel {
  protected:
   void advance_state(ModelState& base, int token) const override {
     auto& state = static_cast<PpmState&>(base);
+    if (direct_) {  // the token is the viewpoint's symbol
+      if (config_.ltm) ltm_[0].advance(state.ltm_at[0], token);
+      if (config_.stm) state.stm[0].learn(state.stm_at[0], token);
+      ViewEvent event;
+      event.token = token;
+      state.events.push_back(std::move(event));
+      return;
+    }
     const size_t i = state.events.size();
     const ViewEvent* from_source = i < state.source.size() ? &state.source[i] : nullptr;
     ViewEvent event = basic_.event(token, from_source);
@@ -302,6 +338,34 @@ class PpmModel final : public SequenceModel {
   }
 
  private:
+  // Whether the model is one viewpoint whose symbols are the tokens themselves (cpitch on the pitch target, or
+  // token): then its tries predict the tokens directly, with nothing to map or combine across viewpoints
+  // (IDyOM's reference configuration, and the one cross-validation runs most).
+  bool is_direct() const {
+    if (viewpoints_.size() != 1) return false;
+    const std::string& name = viewpoints_[0].name();
+    if (name != "cpitch" && name != "token") return false;
+    const size_t vocab = vocab_size();
+    if (alphabets_[0].size() != vocab) return false;
+    for (size_t t = 0; t < vocab; ++t) {
+      auto value = viewpoints_[0].value({}, basic_.event(static_cast<int>(t), nullptr));
+      if (!value || alphabets_[0].symbol(*value) != static_cast<int>(t)) return false;
+    }
+    return true;
+  }
+
+  void predict_direct(const PpmState& state, std::span<double> probs) const {
+    if (config_.ltm && !config_.stm) return ltm_[0].predict(state.ltm_at[0], probs);
+    if (!config_.ltm) return state.stm[0].predict(state.stm_at[0], probs);
+    thread_local std::vector<double> ltm_probs, stm_probs;
+    ltm_probs.resize(probs.size());
+    stm_probs.resize(probs.size());
+    ltm_[0].predict(state.ltm_at[0], ltm_probs);
+    state.stm[0].predict(state.stm_at[0], stm_probs);
+    const std::span<const double> both[] = {ltm_probs, stm_probs};
+    ppm::combine_distributions(both, config_.ltm_stm_combination, config_.ltm_stm_bias, probs);
+  }
+
   // The symbol of viewpoint k's value for each candidate token; false when the viewpoint does not take part
   // (undefined here, or a value outside its alphabet).
   bool candidate_symbols(size_t k, std::span<const ViewEvent> history, const std::vector<ViewEvent>& candidates,
@@ -337,6 +401,8 @@ class PpmModel final : public SequenceModel {
   std::vector<Viewpoint> viewpoints_;
   std::vector<ViewpointAlphabet> alphabets_;
   std::vector<PpmTrie> ltm_;  // per viewpoint when config_.ltm
+  bool direct_ = false;       // see is_direct()
+  bool needs_source_ = true;  // see needs_source()
 };
 
 ModelPtr train_ppm(const ModelSpec& spec, const TrainingData& data) {
@@ -352,9 +418,12 @@ ModelPtr train_ppm(const ModelSpec& spec, const TrainingData& data) {
   for (size_t m = 0; m < tokens.size(); ++m) {
     if (tokens[m].empty()) continue;
     std::vector<ViewEvent> events;
-    if (basic.is_target()) {
+    if (basic.is_target() && needs_source(viewpoints)) {
       events = ppm::view_events((*data.melodies)[m]);
       assert(events.size() == tokens[m].size());
+    } else if (basic.is_target()) {
+      events.reserve(tokens[m].size());
+      for (int t : tokens[m]) events.push_back(basic.event(t, nullptr));
     } else {
       events.resize(tokens[m].size());
     }

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "../../../../src/models/families.h"  // private to src/models
-#include "../../../../src/models/markov/ppm_trie.h"
+#include "models/families.h"  // private to src/models
+#include "models/markov/ppm_trie.h"
 #include "antiphon/core/error.h"
 #include "antiphon/models/model_file.h"
 #include "antiphon/models/ppm.h"

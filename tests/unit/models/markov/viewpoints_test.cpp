@@ -1,6 +1,6 @@
 // Viewpoint derivation, viewpoint alphabets, the mapping of a viewpoint's prediction to the tokens and the
 // entropy-weighted combination rules of the ppm family (src/models/markov/viewpoints.h, combine.h).
-#include "../../../../src/models/markov/viewpoints.h"
+#include "models/markov/viewpoints.h"
 
 #include <gtest/gtest.h>
 
@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "../../../../src/models/markov/combine.h"  // private to src/models
+#include "models/markov/combine.h"  // private to src/models
 #include "antiphon/core/error.h"
 #include "antiphon/tokens/target.h"
 
