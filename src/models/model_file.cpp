@@ -92,6 +92,18 @@ uint64_t ModelReader::u64(const char* what) {
   need(8, what);
   return take<uint64_t>(bytes_, pos_);
 }
+uint32_t ModelReader::u32_in(const char* what, uint32_t min, uint32_t max) {
+  const uint32_t v = u32(what);
+  if (v < min || v > max)
+    fail(std::string(what) + " " + std::to_string(v) + " is outside " + std::to_string(min) + ".." + std::to_string(max));
+  return v;
+}
+
+void ModelReader::version(const char* what, uint32_t expected) {
+  const uint32_t v = u32(what);
+  if (v != expected) fail(std::string(what) + " " + std::to_string(v) + " is not " + std::to_string(expected));
+}
+
 double ModelReader::f64(const char* what) {
   need(8, what);
   return take<double>(bytes_, pos_);

@@ -11,37 +11,21 @@
 #include <sys/wait.h>
 
 #include "antiphon/core/text.h"
+#include "cli_run.h"
 #include "antiphon/formats/format.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
+using antiphon::testing::CliRun;
 
 fs::path temp_dir() {
-  static fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("antiphon_cli_" + std::to_string(::getpid()));
-    fs::create_directories(d);
-    return d;
-  }();
+  static fs::path dir = antiphon::testing::cli_temp_dir("antiphon_cli");
   return dir;
 }
 
-CliRun run(const std::string& args) {
-  fs::path out = temp_dir() / "stdout.txt", err = temp_dir() / "stderr.txt";
-  std::string cmd = std::string(ANTIPHON_BIN) + " " + args + " >" + out.string() + " 2>" + err.string();
-  int status = std::system(cmd.c_str());
-  CliRun r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = antiphon::read_file_bytes(out);
-  r.err = antiphon::read_file_bytes(err);
-  return r;
-}
+CliRun run(const std::string& args) { return antiphon::testing::run_cli(args, temp_dir()); }
 
 std::string fixture(const std::string& rel) { return std::string(ANTIPHON_FIXTURES) + "/" + rel; }
 

@@ -54,6 +54,10 @@ class ModelReader {
   std::vector<uint32_t> u32s(const char* what);
   std::vector<double> f64s(const char* what);
   std::vector<float> f32s(const char* what);
+  // A u32 that must lie in [min, max]: fails "what 40 is outside 0..16" otherwise.
+  uint32_t u32_in(const char* what, uint32_t min, uint32_t max);
+  // A family's payload version, which must equal `expected`: fails "what 7 is not 1" otherwise.
+  void version(const char* what, uint32_t expected);
   bool at_end() const { return pos_ == bytes_.size(); }
   size_t offset() const { return pos_; }
   // Throws ModelFileError "file: payload offset N: message".

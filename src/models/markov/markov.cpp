@@ -315,13 +315,9 @@ void MarkovModel::save_payload(ModelWriter& out) const {
 
 std::shared_ptr<const MarkovModel> MarkovModel::load(const ModelHeader& header,
                                                      std::shared_ptr<const Encoding> encoding, ModelReader& reader) {
-  const uint32_t version = reader.u32("markov payload version");
-  if (version != kPayloadVersion)
-    reader.fail("markov payload version " + std::to_string(version) + " is not " + std::to_string(kPayloadVersion));
+  reader.version("markov payload version", kPayloadVersion);
   MarkovConfig c;
-  const uint32_t order = reader.u32("order");
-  if (order > kMaxOrder) reader.fail("order " + std::to_string(order) + " is outside 0.." + std::to_string(kMaxOrder));
-  c.order = static_cast<int>(order);
+  c.order = static_cast<int>(reader.u32_in("order", 0, kMaxOrder));
   const uint32_t v = reader.u32("vocabulary size");
   if (v != encoding->vocab().size())
     reader.fail("vocabulary size " + std::to_string(v) + " differs from the encoding's " +
