@@ -163,7 +163,7 @@ EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melod
     if (m.pitched_count() == 0) continue;
     std::vector<int> tokens;
     try {
-      tokens = encode_melodies(model.encoding(), {m}).front();
+      tokens = encode_melody(model.encoding(), m);
     } catch (const EncodingError& e) {
       // The model cannot represent this melody (a pitch it never saw): reported and left out, not fatal.
       ++result.skipped;

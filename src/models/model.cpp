@@ -5,6 +5,11 @@
 
 namespace antiphon {
 
+SequenceModel::SequenceModel(ModelInfo info, std::shared_ptr<const Encoding> encoding)
+    : info_(std::move(info)), encoding_(std::move(encoding)) {
+  assert(encoding_);
+}
+
 void SequenceModel::advance(ModelState& state, int token) const {
   assert(token >= 0 && static_cast<size_t>(token) < vocab_size());
   advance_state(state, token);

@@ -56,20 +56,20 @@ std::shared_ptr<const Encoding> training_encoding(const TrainingData& data) {
   return std::make_shared<TargetEncoding>(TargetConfig::from_melodies(TargetKind::pitch, *data.melodies));
 }
 
+std::vector<int> encode_melody(const Encoding& encoding, const Melody& m) {
+  try {
+    return encoding.encode(m);
+  } catch (const EncodingError& e) {
+    std::string where = m.source_file.empty() ? (m.title.empty() ? "a melody" : "'" + m.title + "'") : m.source_file;
+    if (!m.source_file.empty() && m.source_line > 1) where += ":" + std::to_string(m.source_line);
+    throw EncodingError(where + ": " + e.what());
+  }
+}
+
 std::vector<std::vector<int>> encode_melodies(const Encoding& encoding, const std::vector<Melody>& melodies) {
   std::vector<std::vector<int>> out;
   out.reserve(melodies.size());
-  for (const Melody& m : melodies) {
-    std::vector<int> tokens;
-    try {
-      tokens = encoding.encode(m);
-    } catch (const EncodingError& e) {
-      std::string where = m.source_file.empty() ? (m.title.empty() ? "a melody" : "'" + m.title + "'") : m.source_file;
-      if (!m.source_file.empty() && m.source_line > 1) where += ":" + std::to_string(m.source_line);
-      throw EncodingError(where + ": " + e.what());
-    }
-    out.push_back(std::move(tokens));
-  }
+  for (const Melody& m : melodies) out.push_back(encode_melody(encoding, m));
   return out;
 }
 

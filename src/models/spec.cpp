@@ -30,16 +30,13 @@ ModelSpec ModelSpec::parse(std::string_view text) {
     if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-'))
       throw ConfigError("model spec '" + std::string(text) + "': '" + spec.family_ + "' is not a family name");
   if (colon == std::string_view::npos) return spec;
-  std::string_view rest = text.substr(colon + 1);
+  const std::string_view rest = text.substr(colon + 1);
+  if (trim(rest).empty()) return spec;  // "family:" is the bare family
   size_t start = 0;
-  while (start <= rest.size()) {
-    size_t comma = rest.find(',', start);
-    std::string_view item = rest.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
-    std::string part = trim(item);
-    if (part.empty()) {
-      if (comma == std::string_view::npos && start == rest.size() && start == 0) break;  // "family:"
-      throw ConfigError("model spec '" + std::string(text) + "': an empty option between commas");
-    }
+  while (true) {
+    const size_t comma = rest.find(',', start);
+    const std::string part = trim(rest.substr(start, comma == std::string_view::npos ? comma : comma - start));
+    if (part.empty()) throw ConfigError("model spec '" + std::string(text) + "': an empty option between commas");
     const size_t eq = part.find('=');
     if (eq == std::string::npos)
       throw ConfigError("model spec '" + std::string(text) + "': option '" + part + "' has no '=value'");

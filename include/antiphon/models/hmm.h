@@ -128,8 +128,6 @@ class HmmModel : public SequenceModel {
   // vocabulary size and every emission probability is positive.
   HmmModel(HmmParams params, std::shared_ptr<const Encoding> encoding, ModelInfo info, HmmTraining training);
 
-  const ModelInfo& info() const override { return info_; }
-  const Encoding& encoding() const override { return *encoding_; }
   std::unique_ptr<ModelState> start(const Melody* source = nullptr) const override;
   void predict(const ModelState& state, std::span<double> probs) const override;
   std::vector<double> token_log2_probs(std::span<const int> tokens, const Melody* source = nullptr) const override;
@@ -145,8 +143,6 @@ class HmmModel : public SequenceModel {
 
  private:
   HmmParams params_;
-  std::shared_ptr<const Encoding> encoding_;
-  ModelInfo info_;
   HmmTraining training_;
   std::vector<double> emission_sums_;  // per state, sum of its emission row (1 up to rounding)
 };

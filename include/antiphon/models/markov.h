@@ -84,8 +84,6 @@ class MarkovModel final : public SequenceModel {
                                                  ModelReader& reader);
   ~MarkovModel() override;
 
-  const ModelInfo& info() const override { return info_; }
-  const Encoding& encoding() const override { return *encoding_; }
   std::unique_ptr<ModelState> start(const Melody* source = nullptr) const override;
   void predict(const ModelState& state, std::span<double> probs) const override;
   std::vector<double> token_log2_probs(std::span<const int> tokens, const Melody* source = nullptr) const override;
@@ -118,8 +116,6 @@ class MarkovModel final : public SequenceModel {
   double probability(std::span<const int32_t> chain, size_t context_length, int token) const;
 
   MarkovConfig config_;
-  std::shared_ptr<const Encoding> encoding_;
-  ModelInfo info_;
   std::unique_ptr<markov_detail::NgramCounts> counts_;
   // P(w | h) = entry_weight_[(h, w)] (0 without an entry) + node_lower_[h] * P(w | lower); for additive
   // smoothing only the full context takes part.
@@ -167,8 +163,6 @@ class MixedMarkovModel final : public SequenceModel {
                                                       std::shared_ptr<const Encoding> encoding, ModelReader& reader);
   ~MixedMarkovModel() override;
 
-  const ModelInfo& info() const override { return info_; }
-  const Encoding& encoding() const override { return *encoding_; }
   std::unique_ptr<ModelState> start(const Melody* source = nullptr) const override;
   void predict(const ModelState& state, std::span<double> probs) const override;
   std::vector<double> token_log2_probs(std::span<const int> tokens, const Melody* source = nullptr) const override;
@@ -197,8 +191,6 @@ class MixedMarkovModel final : public SequenceModel {
   double probability(std::span<const int32_t> chain, int token) const;
 
   MixedMarkovConfig config_;
-  std::shared_ptr<const Encoding> encoding_;
-  ModelInfo info_;
   std::unique_ptr<markov_detail::NgramCounts> counts_;
   std::vector<MixedWeights> weights_;
   std::vector<double> em_trace_;

@@ -47,8 +47,8 @@ class SequenceModel {
  public:
   virtual ~SequenceModel() = default;
 
-  virtual const ModelInfo& info() const = 0;
-  virtual const Encoding& encoding() const = 0;
+  const ModelInfo& info() const { return info_; }
+  const Encoding& encoding() const { return *encoding_; }
   size_t vocab_size() const { return encoding().vocab().size(); }
 
   // The state before the first token. `source`, when given, is the melody being scored or continued:
@@ -73,8 +73,14 @@ class SequenceModel {
   virtual void save_payload(class ModelWriter& out) const = 0;
 
  protected:
+  // Every family's model carries what it was trained from and the encoding it predicts (asserted non-null).
+  SequenceModel(ModelInfo info, std::shared_ptr<const Encoding> encoding);
   // Family-specific part of advance(); history is appended by advance() after this returns.
   virtual void advance_state(ModelState& state, int token) const = 0;
+
+ private:
+  ModelInfo info_;
+  std::shared_ptr<const Encoding> encoding_;
 };
 
 using ModelPtr = std::shared_ptr<const SequenceModel>;

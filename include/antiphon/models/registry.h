@@ -52,8 +52,10 @@ std::shared_ptr<const Encoding> training_encoding(const TrainingData& data);
 // Trains a model from a spec; throws ConfigError for an unknown family (listing the known ones).
 ModelPtr train_model(const ModelSpec& spec, const TrainingData& data);
 
-// Encodes melodies with the model's encoding, reporting the melody that cannot be encoded in the error:
-// "fink/deut0123.krn: note 12 (onset 11/2): ...". One sequence per melody, in order (possibly empty).
+// Encodes a melody, naming it in the error when it cannot be encoded:
+// "fink/deut0123.krn: note 12 (onset 11/2): ...".
+std::vector<int> encode_melody(const Encoding& encoding, const Melody& melody);
+// encode_melody for each melody: one sequence per melody, in order (possibly empty).
 std::vector<std::vector<int>> encode_melodies(const Encoding& encoding, const std::vector<Melody>& melodies);
 
 }  // namespace antiphon

@@ -131,13 +131,12 @@ ModelPtr load_hmm(const ModelHeader& header, std::shared_ptr<const Encoding> enc
 }  // namespace
 
 HmmModel::HmmModel(HmmParams params, std::shared_ptr<const Encoding> encoding, ModelInfo info, HmmTraining training)
-    : params_(std::move(params)), encoding_(std::move(encoding)), info_(std::move(info)), training_(training) {
-  assert(encoding_);
+    : SequenceModel(std::move(info), std::move(encoding)), params_(std::move(params)), training_(training) {
   params_.validate();
   training_.options.states = params_.states;  // the parameters decide, whatever the options said
-  if (params_.symbols != encoding_->vocab().size())
+  if (params_.symbols != vocab_size())
     throw ConfigError("hmm: " + std::to_string(params_.symbols) + " emission symbols for encoding '" +
-                      encoding_->spec() + "' with " + std::to_string(encoding_->vocab().size()) + " tokens");
+                      this->encoding().spec() + "' with " + std::to_string(vocab_size()) + " tokens");
   for (size_t i = 0; i < params_.emissions.size(); ++i)
     if (!(params_.emissions[i] > 0))
       throw ConfigError("hmm: emission of symbol " + std::to_string(i % params_.symbols) + " by state " +

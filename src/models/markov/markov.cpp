@@ -124,8 +124,8 @@ void MarkovConfig::validate() const {
 
 MarkovModel::MarkovModel(MarkovConfig config, std::shared_ptr<const Encoding> encoding, ModelInfo info,
                          std::unique_ptr<NgramCounts> counts)
-    : config_(std::move(config)), encoding_(std::move(encoding)), info_(std::move(info)), counts_(std::move(counts)) {
-  assert(static_cast<size_t>(counts_->vocab_size()) == encoding_->vocab().size());
+    : SequenceModel(std::move(info), std::move(encoding)), config_(std::move(config)), counts_(std::move(counts)) {
+  assert(static_cast<size_t>(counts_->vocab_size()) == vocab_size());
   prepare();
 }
 

@@ -176,12 +176,11 @@ std::vector<std::pair<int, int>> MixedMarkovModel::weight_buckets(int order, int
 
 MixedMarkovModel::MixedMarkovModel(MixedMarkovConfig config, std::shared_ptr<const Encoding> encoding, ModelInfo info,
                                    std::unique_ptr<NgramCounts> counts, std::vector<MixedWeights> weights)
-    : config_(std::move(config)),
-      encoding_(std::move(encoding)),
-      info_(std::move(info)),
+    : SequenceModel(std::move(info), std::move(encoding)),
+      config_(std::move(config)),
       counts_(std::move(counts)),
       weights_(std::move(weights)) {
-  assert(static_cast<size_t>(counts_->vocab_size()) == encoding_->vocab().size());
+  assert(static_cast<size_t>(counts_->vocab_size()) == vocab_size());
   assert(weights_.size() == weight_buckets(config_.order, config_.buckets).size());
 }
 

@@ -211,9 +211,8 @@ class PpmModel final : public SequenceModel {
  public:
   PpmModel(ModelInfo info, std::shared_ptr<const Encoding> encoding, PpmModelConfig config,
            std::vector<Viewpoint> viewpoints, std::vector<ViewpointAlphabet> alphabets, std::vector<PpmTrie> ltm)
-      : info_(std::move(info)),
-        encoding_(std::move(encoding)),
-        basic_(BasicAlphabet::of(*encoding_)),
+      : SequenceModel(std::move(info), std::move(encoding)),
+        basic_(BasicAlphabet::of(this->encoding())),
         config_(std::move(config)),
         viewpoints_(std::move(viewpoints)),
         alphabets_(std::move(alphabets)),
@@ -224,8 +223,6 @@ class PpmModel final : public SequenceModel {
     needs_source_ = needs_source(viewpoints_);
   }
 
-  const ModelInfo& info() const override { return info_; }
-  const Encoding& encoding() const override { return *encoding_; }
 
   std::unique_ptr<ModelState> start(const Melody* source) const override {
     auto state = std::make_unique<PpmState>();
@@ -394,8 +391,6 @@ class PpmModel final : public SequenceModel {
     ppm::combine_distributions(spans, rule, bias, out);
   }
 
-  ModelInfo info_;
-  std::shared_ptr<const Encoding> encoding_;
   BasicAlphabet basic_;
   PpmModelConfig config_;  // viewpoints resolved
   std::vector<Viewpoint> viewpoints_;

@@ -12,11 +12,9 @@ namespace antiphon::testing {
 class UnigramModel : public SequenceModel {
  public:
   UnigramModel(ModelInfo info, std::shared_ptr<const Encoding> encoding, std::vector<uint32_t> counts)
-      : info_(std::move(info)), encoding_(std::move(encoding)), counts_(std::move(counts)) {
+      : SequenceModel(std::move(info), std::move(encoding)), counts_(std::move(counts)) {
     for (uint32_t c : counts_) total_ += c;
   }
-  const ModelInfo& info() const override { return info_; }
-  const Encoding& encoding() const override { return *encoding_; }
   std::unique_ptr<ModelState> start(const Melody*) const override { return std::make_unique<State>(); }
   void predict(const ModelState&, std::span<double> probs) const override {
     const double denom = static_cast<double>(total_ + counts_.size());
@@ -33,8 +31,6 @@ class UnigramModel : public SequenceModel {
   struct State : ModelState {
     std::unique_ptr<ModelState> clone() const override { return std::make_unique<State>(*this); }
   };
-  ModelInfo info_;
-  std::shared_ptr<const Encoding> encoding_;
   std::vector<uint32_t> counts_;
   uint64_t total_ = 0;
 };
