@@ -4,12 +4,14 @@
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include "antiphon/analysis/evaluate.h"
 #include "antiphon/corpus/corpus.h"
 #include "antiphon/models/model_file.h"
+#include "antiphon/models/preset.h"
 #include "antiphon/models/registry.h"
 #include "cli.h"
 
@@ -19,6 +21,13 @@ namespace {
 std::string family_list() {
   std::string s;
   for (const auto& f : model_families()) s += "\n  " + f.name + ": " + f.summary;
+  try {
+    const std::vector<ModelPreset> presets = list_presets();
+    if (!presets.empty()) s += "\nPresets (" + preset_dir() + "):";
+    for (const ModelPreset& p : presets) s += "\n  " + p.name + ": " + p.spec + (p.encoding.empty() ? "" : " on " + p.encoding);
+  } catch (const Error& e) {
+    s += "\nPresets: " + std::string(e.what());
+  }
   return s;
 }
 
@@ -43,22 +52,71 @@ struct TrainArgs {
   std::string out;
   std::string encoding;
   uint64_t seed = 1;
+  int epochs = 0;
+  bool resume = false;
+  std::string checkpoint;
+  size_t checkpoint_every = 100;
+  int threads = 0;
+};
+
+// A one-line progress bar on a terminal, redrawn at most ten times a second.
+class ProgressBar {
+ public:
+  void operator()(const TrainProgress& p) {
+    const auto now = std::chrono::steady_clock::now();
+    if (p.fraction < 1 && now - last_ < std::chrono::milliseconds(100)) return;
+    last_ = now;
+    const int width = 24;
+    const int filled = static_cast<int>(p.fraction * width);
+    std::ostringstream s;
+    s << "\repoch " << p.epoch << "/" << p.epochs << " [" << std::string(static_cast<size_t>(filled), '#')
+      << std::string(static_cast<size_t>(width - filled), '.') << "] " << std::setw(3)
+      << static_cast<int>(p.fraction * 100) << "%  loss " << std::fixed << std::setprecision(3) << p.train_loss;
+    if (p.valid_loss >= 0) s << "  valid " << p.valid_loss;
+    s << " bits/token  " << std::setprecision(1) << p.tokens_per_s / 1000 << "k tokens/s  ";
+    std::cerr << s.str() << std::flush;
+    drawn_ = true;
+  }
+  void clear() {
+    if (drawn_) std::cerr << "\r" << std::string(100, ' ') << "\r" << std::flush;
+    drawn_ = false;
+  }
+  bool drawn_ = false;
+
+ private:
+  std::chrono::steady_clock::time_point last_{};
 };
 
 int run_train(const TrainArgs& args) {
-  const ModelSpec spec = ModelSpec::parse(args.model);
+  const ModelPreset preset = resolve_model_argument(args.model);
+  const ModelSpec spec = ModelSpec::parse(preset.spec);
   require_model_family(spec.family());
+  const std::string encoding = args.encoding.empty() ? preset.encoding : args.encoding;
   const auto t0 = std::chrono::steady_clock::now();
   Corpus corpus = load_training_corpus(args.corpus);
   TrainingData data;
   data.melodies = &corpus.melodies;
-  if (!args.encoding.empty()) data.encoding = make_encoding(args.encoding);
+  if (!encoding.empty()) data.encoding = make_encoding(encoding);
   data.corpus = corpus_description(args.corpus);
   data.corpus_fingerprint = corpus.fingerprint;
   data.seed = args.seed;
-  data.log = [](LogLevel, std::string_view message) { std::cerr << message << "\n"; };
+  data.epochs = args.epochs;
+  data.threads = args.threads;
+  data.resume = args.resume;
+  data.checkpoint = args.checkpoint.empty() ? args.out + ".ckpt" : args.checkpoint;
+  data.checkpoint_every = args.checkpoint_every;
+  auto bar = std::make_shared<ProgressBar>();
+  data.log = [bar](LogLevel, std::string_view message) {
+    bar->clear();
+    std::cerr << message << "\n";
+  };
+  if (isatty(STDERR_FILENO)) data.progress = [bar](const TrainProgress& p) { (*bar)(p); };
   ModelPtr model = train_model(spec, data);
+  bar->clear();
   save_model(*model, args.out);
+  // The model is safely written: its checkpoint has done its job.
+  std::error_code ec;
+  std::filesystem::remove(data.checkpoint, ec);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const ModelInfo& info = model->info();
   std::cout << "trained " << info.spec << " on " << info.training_melodies << " melodies (" << info.training_tokens
@@ -77,6 +135,7 @@ struct EvalArgs {
   uint64_t seed = 1;
   std::string target = "pitch";
   bool target_given = false;
+  std::string encoding;
   int threads = 0;
   bool json = false;
 };
@@ -111,16 +170,18 @@ nlohmann::json result_json(const EvalResult& r, const EvalArgs& args, const Corp
 
 int run_eval(const EvalArgs& args) {
   // A path to an existing file is a trained model (held-out evaluation); anything else is a spec.
-  const bool is_file = std::filesystem::is_regular_file(args.model);
+  const bool is_file = std::filesystem::is_regular_file(args.model) && !args.model.ends_with(".json");
   ModelPtr model;
   ModelSpec spec;
+  EvalOptions options;
   if (is_file) {
     model = load_model(args.model);
   } else {
-    spec = ModelSpec::parse(args.model);
+    const ModelPreset preset = resolve_model_argument(args.model);
+    spec = ModelSpec::parse(preset.spec);
     require_model_family(spec.family());
+    options.encoding = args.encoding.empty() ? preset.encoding : args.encoding;
   }
-  EvalOptions options;
   options.target = parse_eval_target(args.target);
   options.folds = args.folds;
   options.seed = args.seed;
@@ -129,11 +190,9 @@ int run_eval(const EvalArgs& args) {
   Corpus corpus = load_training_corpus(args.corpus);
 
   EvalResult r;
-  if (is_file) {
-    r = evaluate(*model, corpus.melodies, [](LogLevel, std::string_view m) { std::cerr << m << "\n"; });
-    if (args.target_given && r.target != options.target)
-      throw ConfigError("--target " + args.target + ": the model " + args.model + " predicts " +
-                        eval_target_name(r.target) + " (encoding " + model->info().encoding.substr(0, 8) + "...)");
+  if (model) {
+    r = evaluate(*model, corpus.melodies, args.target_given ? std::optional(options.target) : std::nullopt,
+                 [](LogLevel, std::string_view m) { std::cerr << m << "\n"; });
     r.model = args.model + " (" + model->info().spec + ")";
   } else {
     if (!args.json && isatty(STDERR_FILENO))
@@ -211,12 +270,21 @@ void add_model_commands(CLI::App& app, int& exit_code) {
     auto args = std::make_shared<TrainArgs>();
     CLI::App* cmd = app.add_subcommand("train", "Train a model from a spec on a corpus and save it to one file");
     cmd->footer("Model families:" + family_list());
-    cmd->add_option("--model", args->model, "Model spec family:key=value,... (e.g. ppm:order=star,escape=C)")->required();
+    cmd->add_option("--model", args->model,
+                    "A preset (configs/NAME.json, e.g. basic_rnn), a preset file, or a spec family:key=value,... "
+                    "(e.g. ppm:order=star,escape=C)")
+        ->required();
     args->corpus.add_to(*cmd, "essen");
     cmd->add_option("--out", args->out, "Model file to write (atomically)")->required();
     cmd->add_option("--encoding", args->encoding,
                     "Token encoding (default: the pitch of each note, alphabet from the corpus), e.g. grid:steps=4");
     cmd->add_option("--seed", args->seed, "Seed for families with random initialisation")->capture_default_str();
+    cmd->add_option("--epochs", args->epochs, "Neural families: epochs (overrides the spec's)")->check(CLI::Range(1, 100000));
+    cmd->add_flag("--resume", args->resume, "Neural families: continue from the checkpoint when it exists");
+    cmd->add_option("--checkpoint", args->checkpoint, "Neural families: checkpoint file (default OUT.ckpt; removed once OUT is written)");
+    cmd->add_option("--checkpoint-every", args->checkpoint_every, "Neural families: optimiser steps between checkpoints (0: each epoch)")
+        ->capture_default_str();
+    cmd->add_option("--train-threads", args->threads, "Neural families: compute threads (0: one per core)")->check(CLI::NonNegativeNumber);
     cmd->callback([args, &exit_code] { exit_code = run_train(*args); });
   }
   {
@@ -224,8 +292,11 @@ void add_model_commands(CLI::App& app, int& exit_code) {
     CLI::App* cmd = app.add_subcommand(
         "eval", "Measure a model in bits per note: k-fold cross-validation of a spec, or a saved model on a corpus");
     cmd->footer("Model families:" + family_list());
-    cmd->add_option("--model", args->model, "A model spec (cross-validated) or a model file (held-out evaluation)")
+    cmd->add_option("--model", args->model,
+                    "A model file (held-out evaluation), or a preset or spec (cross-validated)")
         ->required();
+    cmd->add_option("--encoding", args->encoding,
+                    "Cross-validation: the encoding the model trains on (default: the preset's, else the target's)");
     args->corpus.add_to(*cmd, "essen/europa/deutschl/fink");
     cmd->add_option("--folds", args->folds, "Cross-validation folds")->capture_default_str();
     cmd->add_option("--seed", args->seed, "Seed of the fold assignment")->capture_default_str();

@@ -3,6 +3,9 @@
 #include <iostream>
 
 #include "antiphon/core/error.h"
+#ifdef ANTIPHON_HAVE_TORCH
+#include "antiphon/train/neural.h"
+#endif
 #include "cli.h"
 
 int main(int argc, char** argv) {
@@ -11,6 +14,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "antiphon 0.1.0");
   app.require_subcommand(1);
   app.fallthrough();
+#ifdef ANTIPHON_HAVE_TORCH
+  register_neural_families();
+#endif
   int exit_code = cli::kExitOk;
   cli::add_stats_command(app, exit_code);
   cli::add_convert_command(app, exit_code);

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <exception>
 #include <mutex>
 #include <numeric>
@@ -30,24 +31,45 @@ TargetEncoding target_encoding(EvalTarget target, const std::vector<Melody>& mel
       target == EvalTarget::pitch ? TargetKind::pitch : TargetKind::pitch_duration, melodies));
 }
 
+EvalTarget natural_target(const SequenceModel& model) {
+  const auto* target = dynamic_cast<const TargetEncoding*>(&model.encoding());
+  return target && target->config().kind == TargetKind::pitch ? EvalTarget::pitch : EvalTarget::note;
+}
+
+MelodyScore score_melody(const SequenceModel& model, const std::vector<int>& tokens, const Melody& melody,
+                         EvalTarget target) {
+  MelodyScore s;
+  s.notes = melody.pitched_count();
+  const EvalTarget natural = natural_target(model);
+  if (target == EvalTarget::note && natural == EvalTarget::pitch)
+    throw ConfigError("the model predicts pitches only (encoding " + model.encoding().spec() +
+                      "); it cannot be scored on notes (pitch and duration)");
+  if (target == natural) {
+    for (double lp : model.token_log2_probs(tokens, &melody)) s.bits -= lp;
+    return s;
+  }
+  // Pitch alone from a model of more: each onset's pitch among the pitches it could have had there.
+  size_t onsets = 0;
+  const Encoding& encoding = model.encoding();
+  model.predict_all(tokens, &melody, [&](size_t i, std::span<const double> probs) {
+    const std::vector<int> alternatives = encoding.pitch_alternatives(tokens[i]);
+    if (alternatives.empty()) return;
+    double z = 0;
+    for (int a : alternatives) z += probs[static_cast<size_t>(a)];
+    s.bits -= std::log2(probs[static_cast<size_t>(tokens[i])] / z);
+    ++onsets;
+  });
+  if (onsets != s.notes)
+    throw EncodingError(melody_label(melody) + ": the encoding " + encoding.spec() + " shows " +
+                        std::to_string(onsets) + " note onsets for " + std::to_string(s.notes) + " pitched notes");
+  return s;
+}
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-// One melody's score: information content in bits summed over its tokens, and its note count.
-struct MelodyScore {
-  double bits = 0;
-  size_t notes = 0;
-};
-
-MelodyScore score_melody(const SequenceModel& model, const std::vector<int>& tokens, const Melody& melody) {
-  MelodyScore s;
-  for (double lp : model.token_log2_probs(tokens, &melody)) s.bits -= lp;
-  s.notes = melody.pitched_count();
-  return s;
-}
 
 // Fills the summary figures from per-melody scores (in the order given).
 void summarize_scores(const std::vector<MelodyScore>& scores, double& bits_per_note, double& event_avg,
@@ -83,17 +105,24 @@ EvalResult cross_validate(const ModelSpec& spec, const std::vector<Melody>& all,
                       std::to_string(melodies.size()));
   require_model_family(spec.family());
 
-  auto encoding = std::make_shared<const TargetEncoding>(target_encoding(options.target, melodies));
+  auto target = std::make_shared<const TargetEncoding>(target_encoding(options.target, melodies));
+  std::shared_ptr<const Encoding> encoding = target;
+  if (!options.encoding.empty()) encoding = make_encoding(options.encoding);
   const std::vector<std::vector<int>> tokens = encode_melodies(*encoding, melodies);
   const std::vector<Fold> folds = kfold_split(melodies.size(), options.folds, options.seed);
 
   EvalResult result;
   result.model = spec.to_string();
   result.target = options.target;
-  result.encoding = encoding->spec();
-  result.alphabet = encoding->vocab().size();
+  result.encoding = target->spec();
+  result.alphabet = target->vocab().size();
   result.folds.resize(folds.size());
   std::vector<MelodyScore> scores(melodies.size());
+
+  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads) : std::thread::hardware_concurrency();
+  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(folds.size())));
+  // Families that compute in parallel themselves (LibTorch) share the cores with the fold threads.
+  const int torch_threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency() / threads));
 
   std::atomic<size_t> next{0};
   std::atomic<size_t> done{0};
@@ -117,10 +146,11 @@ EvalResult cross_validate(const ModelSpec& spec, const std::vector<Melody>& all,
         data.encoding = encoding;
         data.corpus = "fold " + std::to_string(f + 1) + " of " + std::to_string(folds.size());
         data.seed = options.seed + f;
+        data.threads = torch_threads;
         ModelPtr model = train_model(spec, data);
         std::vector<MelodyScore> fold_scores;
         for (size_t i : folds[f].test) {
-          scores[i] = score_melody(*model, tokens[i], melodies[i]);
+          scores[i] = score_melody(*model, tokens[i], melodies[i], options.target);
           fold_scores.push_back(scores[i]);
         }
         FoldResult& fr = result.folds[f];
@@ -135,8 +165,6 @@ EvalResult cross_validate(const ModelSpec& spec, const std::vector<Melody>& all,
       }
     }
   };
-  unsigned threads = options.threads > 0 ? static_cast<unsigned>(options.threads) : std::thread::hardware_concurrency();
-  threads = std::max(1u, std::min<unsigned>(threads, static_cast<unsigned>(folds.size())));
   std::vector<std::thread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(work);
   work();
@@ -149,21 +177,25 @@ EvalResult cross_validate(const ModelSpec& spec, const std::vector<Melody>& all,
   return result;
 }
 
-EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melodies, const LogFn& log) {
+EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melodies, std::optional<EvalTarget> target,
+                    const LogFn& log) {
   const auto t0 = Clock::now();
   EvalResult result;
   result.model = model.info().spec;
-  const auto* target = dynamic_cast<const TargetEncoding*>(&model.encoding());
-  result.target = target && target->config().kind == TargetKind::pitch_duration ? EvalTarget::note : EvalTarget::pitch;
+  result.target = target.value_or(natural_target(model));
   result.encoding = model.encoding().spec();
   result.alphabet = model.vocab_size();
   std::vector<MelodyScore> scores;
   std::string first_skip;
   for (const Melody& m : melodies) {
     if (m.pitched_count() == 0) continue;
-    std::vector<int> tokens;
     try {
-      tokens = encode_melody(model.encoding(), m);
+      const std::vector<int> tokens = encode_melody(model.encoding(), m);
+      try {
+        scores.push_back(score_melody(model, tokens, m, result.target));
+      } catch (const EncodingError& e) {
+        throw EncodingError(melody_label(m) + ": " + e.what());  // e.g. longer than the network reads
+      }
     } catch (const EncodingError& e) {
       // The model cannot represent this melody (a pitch it never saw): reported and left out, not fatal.
       ++result.skipped;
@@ -171,7 +203,6 @@ EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melod
       if (log) log(LogLevel::warning, std::string("not scored: ") + e.what());
       continue;
     }
-    scores.push_back(score_melody(model, tokens, m));
   }
   if (scores.empty())
     throw EncodingError(result.skipped ? "no melody could be scored with this model; the first: " + first_skip

@@ -30,6 +30,17 @@ std::vector<double> SequenceModel::token_log2_probs(std::span<const int> tokens,
   return out;
 }
 
+void SequenceModel::predict_all(std::span<const int> tokens, const Melody* source,
+                                const DistributionVisitor& visit) const {
+  std::vector<double> probs(vocab_size());
+  auto state = start(source);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    predict(*state, probs);
+    visit(i, probs);
+    advance(*state, tokens[i]);
+  }
+}
+
 double SequenceModel::log2_prob(std::span<const int> tokens, const Melody* source) const {
   double sum = 0;
   for (double x : token_log2_probs(tokens, source)) sum += x;

@@ -56,13 +56,17 @@ std::shared_ptr<const Encoding> training_encoding(const TrainingData& data) {
   return std::make_shared<TargetEncoding>(TargetConfig::from_melodies(TargetKind::pitch, *data.melodies));
 }
 
+std::string melody_label(const Melody& m) {
+  std::string where = m.source_file.empty() ? (m.title.empty() ? "a melody" : "'" + m.title + "'") : m.source_file;
+  if (!m.source_file.empty() && m.source_line > 1) where += ":" + std::to_string(m.source_line);
+  return where;
+}
+
 std::vector<int> encode_melody(const Encoding& encoding, const Melody& m) {
   try {
     return encoding.encode(m);
   } catch (const EncodingError& e) {
-    std::string where = m.source_file.empty() ? (m.title.empty() ? "a melody" : "'" + m.title + "'") : m.source_file;
-    if (!m.source_file.empty() && m.source_line > 1) where += ":" + std::to_string(m.source_line);
-    throw EncodingError(where + ": " + e.what());
+    throw EncodingError(melody_label(m) + ": " + e.what());
   }
 }
 

@@ -203,3 +203,14 @@ Melody EventEncoding::decode(const std::vector<int>& tokens) const {
 }
 
 }  // namespace antiphon
+
+namespace antiphon {
+
+std::vector<int> EventEncoding::pitch_alternatives(int token) const {
+  if (token < 2 || token >= num_classes()) return {};
+  std::vector<int> out;
+  for (int c = 2; c < num_classes(); ++c) out.push_back(c);
+  return out;
+}
+
+}  // namespace antiphon

@@ -117,3 +117,15 @@ Melody GridEncoding::decode(const std::vector<int>& tokens) const {
 }
 
 }  // namespace antiphon
+
+namespace antiphon {
+
+std::vector<int> GridEncoding::pitch_alternatives(int token) const {
+  const int pitches = config_.pitch_max - config_.pitch_min + 1;
+  if (token < 0 || token >= pitches) return {};
+  std::vector<int> out(static_cast<size_t>(pitches));
+  for (int p = 0; p < pitches; ++p) out[static_cast<size_t>(p)] = p;
+  return out;
+}
+
+}  // namespace antiphon

@@ -204,3 +204,16 @@ Melody NoteEncoding::decode_pairs(const std::vector<NoteToken>& pairs) const {
 }
 
 }  // namespace antiphon
+
+namespace antiphon {
+
+std::vector<int> PairEncoding::pitch_alternatives(int token) const {
+  if (token < 0 || token >= end_id_) return {};
+  const NoteToken pair = split(token);
+  if (pair.pitch == rest_pitch_id()) return {};
+  std::vector<int> out;
+  for (int p = 0; p < rest_pitch_id(); ++p) out.push_back(joint_id({p, pair.duration}));
+  return out;
+}
+
+}  // namespace antiphon

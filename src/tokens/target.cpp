@@ -174,3 +174,16 @@ Melody TargetEncoding::decode(const std::vector<int>& tokens) const {
 }
 
 }  // namespace antiphon
+
+namespace antiphon {
+
+std::vector<int> TargetEncoding::pitch_alternatives(int token) const {
+  assert(token >= 0 && static_cast<size_t>(token) < vocab_.size());
+  const size_t per = config_.kind == TargetKind::pitch ? 1 : config_.durations.size();
+  std::vector<int> out;
+  for (size_t p = 0; p < config_.pitches.size(); ++p)
+    out.push_back(static_cast<int>(p * per + static_cast<size_t>(token) % per));
+  return out;
+}
+
+}  // namespace antiphon

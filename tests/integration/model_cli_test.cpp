@@ -91,8 +91,13 @@ TEST(ModelCli, bad_requests_get_clear_errors) {
   EXPECT_NE(r.err.find("needs at least 20 melodies with notes; the corpus has 12"), std::string::npos) << r.err;
   r = run("train --model lstm9 --corpus " + kTunes + " --out " + (temp_dir() / "x.model").string());
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find("unknown model family 'lstm9'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--model lstm9 is neither a preset"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nor a model family (markov, mixed, ppm, hmm"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(temp_dir() / "x.model"));
+  // A spec names its family, which must exist.
+  r = run("train --model lstm9:order=2 --corpus " + kTunes + " --out " + (temp_dir() / "x.model").string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("unknown model family 'lstm9'"), std::string::npos) << r.err;
 
   const std::string file = (temp_dir() / "p.model").string();
   ASSERT_EQ(run("train --model ppm --corpus " + kTunes + " --out " + file).exit_code, 0);

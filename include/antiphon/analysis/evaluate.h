@@ -3,6 +3,7 @@
 // k-fold cross-validation by melody from a model spec, or a plain held-out evaluation of a trained model.
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct EvalOptions {
   int folds = 10;
   uint64_t seed = 1;
   int threads = 0;  // folds trained and scored in parallel; 0 = hardware concurrency (at most folds)
+  // The encoding the model is trained on (a make_encoding spec, e.g. "grid" or "notes"); "" = the target
+  // encoding itself (one token per note, the counting families' default). Other encodings are scored through
+  // score_melody's conversion to notes.
+  std::string encoding;
   LogFn log;
   std::function<void(size_t done, size_t total)> progress;  // folds done (may be called from worker threads)
   // Throws ConfigError: folds < 2, threads < 0.
@@ -62,12 +67,32 @@ TargetEncoding target_encoding(EvalTarget target, const std::vector<Melody>& mel
 // melodies (with pitched notes) than folds, for a bad spec, or when the spec names another encoding.
 EvalResult cross_validate(const ModelSpec& spec, const std::vector<Melody>& melodies, const EvalOptions& options);
 
-// Scores every melody with a trained model, encoding them with the model's encoding. A melody's bits per note
-// are the information content of its whole token sequence divided by its pitched notes: for the target
-// encodings (one token per note) the mean per note; for grid or event encodings this counts the rests,
-// holds and end symbol too. A melody that the model's encoding cannot represent (a pitch outside its
+// One melody's information content under a model, in bits, and its pitched notes.
+struct MelodyScore {
+  double bits = 0;
+  size_t notes = 0;
+};
+
+// Scores one melody (tokens = encode_melody(model.encoding(), melody)) on a target:
+// - `note`: the information content of the whole token sequence (for a note-level encoding each note's
+//   pitch and duration; for grid and event encodings each note's probability is the product of its step
+//   probabilities, so rests, holds and the end symbol count too);
+// - `pitch`: for each pitched note, the probability of its onset token renormalised over the tokens that
+//   would start the same note with another pitch (Encoding::pitch_alternatives): for a pitch-only target
+//   encoding the plain token probability, for grid and event encodings the onset step's pitch among the
+//   pitches, for note-level encodings the pitch given the note's duration.
+// Throws ConfigError when the encoding cannot answer the target (a pitch-only model asked for notes).
+MelodyScore score_melody(const SequenceModel& model, const std::vector<int>& tokens, const Melody& melody,
+                         EvalTarget target);
+// What a model scores when not told: its target encoding's kind, and `note` for every other encoding.
+EvalTarget natural_target(const SequenceModel& model);
+
+// Scores every melody with a trained model, encoding them with the model's encoding, on `target`
+// (score_melody; nullopt = natural_target). A melody's bits per note are its information content divided
+// by its pitched notes. A melody that the model's encoding cannot represent (a pitch outside its
 // alphabet) is left out, counted in `skipped` and reported through `log` naming the note; when no melody
 // can be scored, EncodingError (with the first reason).
-EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melodies, const LogFn& log = {});
+EvalResult evaluate(const SequenceModel& model, const std::vector<Melody>& melodies,
+                    std::optional<EvalTarget> target = std::nullopt, const LogFn& log = {});
 
 }  // namespace antiphon

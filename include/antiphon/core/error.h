@@ -56,6 +56,18 @@ class IoError : public Error {
   using Error::Error;
 };
 
+// Training that cannot go on (the loss became NaN or infinite); the message names the last good checkpoint.
+class TrainingError : public Error {
+ public:
+  using Error::Error;
+};
+
+// A long job stopped because its caller asked it to.
+class Cancelled : public Error {
+ public:
+  using Error::Error;
+};
+
 // One reported problem: a warning about something read with a fallback, or the reason a file or tune
 // was rejected.
 struct Diagnostic {

@@ -7,6 +7,7 @@
 // token, advance() feeds the token that came. Models are immutable once trained and shared between threads
 // (std::shared_ptr<const SequenceModel>); a state belongs to one caller.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -64,6 +65,12 @@ class SequenceModel {
   // The default runs start/predict/advance; families override it when they have a faster path.
   virtual std::vector<double> token_log2_probs(std::span<const int> tokens, const Melody* source = nullptr) const;
   double log2_prob(std::span<const int> tokens, const Melody* source = nullptr) const;
+  // The whole predictive distribution before each token: visit(i, P(. | tokens_<i)) for i = 0..size-1, in
+  // order (probs has vocab_size() entries and is only valid during the call). The default runs
+  // start/predict/advance; families with a batched forward pass override it.
+  using DistributionVisitor = std::function<void(size_t position, std::span<const double> probs)>;
+  virtual void predict_all(std::span<const int> tokens, const Melody* source,
+                           const DistributionVisitor& visit) const;
 
   // The family's resolved options (every option, defaults included) and what training found (final
   // likelihood, fitted weights), written to the model file's header and shown by `antiphon info`.

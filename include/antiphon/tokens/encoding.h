@@ -41,6 +41,11 @@ class Encoding {
   virtual Melody decode(const std::vector<int>& tokens) const = 0;
   // The id of the end-of-melody symbol, or -1 when the encoding has none.
   virtual int end_id() const { return -1; }
+  // When `token` starts a pitched note: every token that would start a note the same way but with another
+  // pitch (`token` itself included; same duration where the token carries one), in vocabulary order. Empty
+  // when `token` starts no pitched note (a hold, a rest, the end). Scoring a model on pitch alone renormalises
+  // its prediction over these (analysis/evaluate.h).
+  virtual std::vector<int> pitch_alternatives(int token) const = 0;
 };
 
 // Builds an encoding from a spec "name[:key=value,...]"; throws ConfigError naming the bad part.

@@ -64,6 +64,7 @@ class EventEncoding : public Encoding {
   Melody decode(const std::vector<int>& tokens) const override;
   // Magenta has no end symbol.
   int end_id() const override { return -1; }
+  std::vector<int> pitch_alternatives(int token) const override;  // every pitch class (2, 3, ...)
 
   const EventConfig& config() const { return config_; }
   int num_classes() const { return static_cast<int>(vocab_.size()); }

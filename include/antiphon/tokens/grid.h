@@ -34,6 +34,7 @@ class GridEncoding : public Encoding {
   // without "</s>" decodes to its end.
   Melody decode(const std::vector<int>& tokens) const override;
   int end_id() const override { return end_id_; }
+  std::vector<int> pitch_alternatives(int token) const override;  // every pitch token
 
   const GridConfig& config() const { return config_; }
   int hold_id() const { return hold_id_; }

@@ -79,6 +79,7 @@ class AttentionEncoding : public Encoding {
   std::vector<int> encode(const Melody& melody) const override { return events_.encode(melody); }
   Melody decode(const std::vector<int>& tokens) const override { return events_.decode(tokens); }
   int end_id() const override { return -1; }
+  std::vector<int> pitch_alternatives(int token) const override { return events_.pitch_alternatives(token); }
 
   const KeyMelodyConfig& config() const { return config_; }
   const EventEncoding& event_encoding() const { return events_; }

@@ -34,6 +34,8 @@ class PairEncoding : public Encoding {
  public:
   const Vocab& vocab() const override { return vocab_; }
   int end_id() const override { return end_id_; }
+  // The tokens with the same duration and a pitch part other than the rest.
+  std::vector<int> pitch_alternatives(int token) const override;
   // Joint ids of encode_pairs(melody), then the end symbol.
   std::vector<int> encode(const Melody& melody) const override;
   // Splits the ids (stopping at the end symbol; anything after it is an error naming the position) and

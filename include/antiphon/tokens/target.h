@@ -55,6 +55,8 @@ class TargetEncoding : public Encoding {
   // Throws EncodingError naming the note whose pitch (or duration) is not in the alphabet.
   std::vector<int> encode(const Melody& melody) const override;
   Melody decode(const std::vector<int>& tokens) const override;
+  // Every token (`pitch`) or every token with the same duration (`pitchdur`).
+  std::vector<int> pitch_alternatives(int token) const override;
 
   const TargetConfig& config() const { return config_; }
   // Index of a pitch / duration in its alphabet; -1 when absent.

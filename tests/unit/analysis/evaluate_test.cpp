@@ -114,7 +114,7 @@ TEST_F(Evaluate, held_out_evaluation_of_a_trained_model) {
   // A melody the model cannot represent is reported and left out; the rest is scored.
   std::vector<std::string> warnings;
   LogFn log = [&](LogLevel, std::string_view m) { warnings.emplace_back(m); };
-  EvalResult s = evaluate(*m, {quarter_melody({60, 61}, "odd one"), quarter_melody({62})}, log);
+  EvalResult s = evaluate(*m, {quarter_melody({60, 61}, "odd one"), quarter_melody({62})}, std::nullopt, log);
   EXPECT_EQ(s.skipped, 1u);
   EXPECT_EQ(s.melodies, 1u);
   EXPECT_NEAR(s.bits_per_note, b, 1e-12);
@@ -144,6 +144,59 @@ TEST_F(Evaluate, bad_requests_are_config_errors) {
   EXPECT_THROW(cross_validate(ModelSpec::parse("nosuch"), tunes(), o), ConfigError);
   EXPECT_THROW(cross_validate(ModelSpec::parse("unigram:x=1"), tunes(), o), ConfigError);
   EXPECT_THROW(parse_eval_target("rhythm"), ConfigError);
+}
+
+}  // namespace
+}  // namespace antiphon
+
+namespace antiphon {
+namespace {
+
+// A grid model scored note by note: add-one unigram over "60 61 62 _ r </s>" trained on "60 _ _ _ 62 _ _ _ </s>"
+// gives P(60) = P(62) = P(</s>) = 2/15, P(61) = P(r) = 1/15, P(_) = 7/15.
+TEST(ScoreMelody, converts_grid_steps_to_notes_for_both_targets) {
+  add_model_family(testing::unigram_family());
+  const std::vector<Melody> melodies = {quarter_melody({60, 62})};
+  TrainingData data;
+  data.melodies = &melodies;
+  data.encoding = make_encoding("grid:steps=4,min=60,max=62");
+  ModelPtr m = train_model(ModelSpec::parse("unigram"), data);
+  const std::vector<int> tokens = m->encoding().encode(melodies[0]);
+  ASSERT_EQ(tokens.size(), 9u);
+  // Pitch: each onset's pitch among the three pitch tokens, (2/15) / (5/15) = 0.4.
+  MelodyScore pitch = score_melody(*m, tokens, melodies[0], EvalTarget::pitch);
+  EXPECT_EQ(pitch.notes, 2u);
+  EXPECT_NEAR(pitch.bits, -2 * std::log2(0.4), 1e-12);
+  // Note: the product of every step's probability, holds and the end symbol included.
+  MelodyScore note = score_melody(*m, tokens, melodies[0], EvalTarget::note);
+  EXPECT_NEAR(note.bits, -(3 * std::log2(2.0 / 15) + 6 * std::log2(7.0 / 15)), 1e-12);
+  EXPECT_EQ(natural_target(*m), EvalTarget::note);
+  EvalResult r = evaluate(*m, melodies, EvalTarget::pitch);
+  EXPECT_NEAR(r.bits_per_note, -std::log2(0.4), 1e-12);
+}
+
+TEST(ScoreMelody, a_pitch_only_model_cannot_be_scored_on_notes) {
+  add_model_family(testing::unigram_family());
+  const std::vector<Melody> melodies = {quarter_melody({60, 62})};
+  TrainingData data;
+  data.melodies = &melodies;
+  ModelPtr m = train_model(ModelSpec::parse("unigram"), data);
+  EXPECT_EQ(natural_target(*m), EvalTarget::pitch);
+  EXPECT_THAT([&] { evaluate(*m, melodies, EvalTarget::note); },
+              ::testing::ThrowsMessage<ConfigError>(HasSubstr("predicts pitches only")));
+}
+
+TEST(CrossValidate, trains_on_another_encoding_when_asked_and_scores_notes) {
+  add_model_family(testing::unigram_family());
+  EvalOptions options;
+  options.folds = 3;
+  options.encoding = "grid:steps=4,min=60,max=67";
+  EvalResult pitch = cross_validate(ModelSpec::parse("unigram"), tunes(), options);
+  options.target = EvalTarget::note;
+  EvalResult note = cross_validate(ModelSpec::parse("unigram"), tunes(), options);
+  EXPECT_GT(pitch.bits_per_note, 0.0);
+  EXPECT_LT(pitch.bits_per_note, note.bits_per_note);  // pitch alone is part of what a note costs
+  EXPECT_EQ(pitch.notes, note.notes);
 }
 
 }  // namespace

@@ -1,0 +1,226 @@
+// The note-level feature codec: what a note_lstm net reads of a (pitch part, duration) token sequence.
+// Tokens carry no meter, so instead of the position in the bar the inputs give the next onset's place in a
+// whole-note cycle (the durations so far summed, in 16ths modulo 16); the pitch class and the step from the
+// previous note are spelled out so the net need not learn them from the one-hot pitch.
+#include <algorithm>
+#include <cassert>
+#include <cstdlib>
+#include <optional>
+
+#include "antiphon/core/error.h"
+#include "antiphon/tokens/intervals.h"
+#include "antiphon/tokens/notes.h"
+#include "models/neural/codec.h"
+
+namespace antiphon::neural {
+namespace {
+
+constexpr int kMaxStep = 12;                  // steps beyond an octave share the end slots
+constexpr int kStepSlots = 2 * kMaxStep + 2;  // -12..+12, then "none"
+constexpr int kPitchClassSlots = 13;          // C..B, then "none"
+constexpr int kOnsetSlots = 17;               // 16ths 0..15 of a whole note, then "off the grid"
+constexpr int kMatchSlots = 7;                // repeat match lengths 1, 2, 3, 4, 5-6, 7-9, 10+
+
+// What a pitch part says about the pitch: an absolute MIDI number, a step from the previous pitched note
+// (interval encodings), or a rest.
+struct PitchPart {
+  enum class Kind { absolute, step, rest } kind = Kind::rest;
+  int value = 0;
+};
+
+class NoteCodec : public Codec {
+ public:
+  NoteCodec(const PairEncoding& encoding, bool repeats)
+      : repeats_(repeats),
+        pitches_(static_cast<int>(encoding.pitch_vocab().size())),
+        durations_(static_cast<int>(encoding.durations().size())),
+        end_id_(encoding.end_id()) {
+    const auto* intervals = dynamic_cast<const IntervalEncoding*>(&encoding);
+    const auto* notes = dynamic_cast<const NoteEncoding*>(&encoding);
+    if (!intervals && !notes)
+      throw ConfigError("the notes inputs read the notes and intervals encodings, not " + encoding.spec());
+    for (int p = 0; p < pitches_; ++p) {
+      PitchPart part;
+      if (p == encoding.rest_pitch_id()) {
+        part.kind = PitchPart::Kind::rest;
+      } else if (notes) {
+        part = {PitchPart::Kind::absolute, notes->config().pitch_min + p};
+      } else {
+        // Interval tokens: "@60" is absolute, "+2", "-3" and "0" are steps.
+        const std::string& token = encoding.pitch_vocab().token(p);
+        if (token.starts_with('@')) part = {PitchPart::Kind::absolute, std::atoi(token.c_str() + 1)};
+        else part = {PitchPart::Kind::step, std::atoi(token.c_str())};
+      }
+      parts_.push_back(part);
+    }
+    // A duration's length in 16ths when it is a whole number of them (else the onset leaves the grid).
+    for (const Duration& d : encoding.durations()) {
+      const Rational sixteenths = d * Rational(4);
+      sixteenths_.push_back(sixteenths.den() == 1 ? static_cast<int>(sixteenths.num() % 16) : -1);
+    }
+    input_size_ = pitches_ + durations_ + kStepSlots + kPitchClassSlots + 2 + kOnsetSlots;
+    if (repeats_) input_size_ += pitches_ + 1 + durations_ + kStepSlots + kMatchSlots;
+  }
+
+  std::string name() const override { return repeats_ ? "notes_repeat" : "notes"; }
+  int input_size() const override { return input_size_; }
+  int input_vocab() const override { return 0; }
+  int num_labels() const override { return end_id_ + 1; }
+
+  CodedSequence code(std::span<const int> tokens) const override {
+    CodedSequence c;
+    c.steps = tokens.size();
+    c.features.assign(tokens.size() * static_cast<size_t>(input_size_), 0.0f);
+    c.labels.reserve(tokens.size());
+    Context context;
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      check(tokens[t], t);
+      write(context, std::span<float>(c.features).subspan(t * static_cast<size_t>(input_size_), static_cast<size_t>(input_size_)));
+      c.labels.push_back(tokens[t]);
+      advance(context, tokens[t]);
+    }
+    return c;
+  }
+
+  int64_t input_id(std::span<const int>) const override {
+    assert(!"the notes codec has feature inputs");
+    return 0;
+  }
+
+  void input_features(std::span<const int> history, std::span<float> features) const override {
+    assert(features.size() == static_cast<size_t>(input_size_));
+    std::fill(features.begin(), features.end(), 0.0f);
+    Context context;
+    for (size_t t = 0; t < history.size(); ++t) {
+      check(history[t], t);
+      advance(context, history[t]);
+    }
+    write(context, features);
+  }
+
+  void token_probs(std::span<const int>, std::span<const double> label_probs, std::span<double> token_probs) const override {
+    assert(label_probs.size() == token_probs.size());
+    std::copy(label_probs.begin(), label_probs.end(), token_probs.begin());
+  }
+
+ private:
+  // What the inputs of the next step need of the tokens so far.
+  struct Context {
+    bool started = false;     // a token has been read
+    int token = -1;           // the last token
+    std::optional<int> step;  // its step from the pitched note before it (pitched tokens only)
+    std::optional<int> midi;  // the last pitched note's MIDI number, when known
+    bool pitched_before = false;  // a pitched note has been read
+    int onset = 0;            // the next onset in 16ths modulo 16, or -1 once off the grid
+    // Repeats: the tokens so far (before any end symbol) and, per earlier position e, how many tokens
+    // ending at e equal the same number ending at the last token (the longest common suffix).
+    std::vector<int> tokens;
+    std::vector<int> match;
+  };
+
+  void check(int token, size_t position) const {
+    if (token < 0 || token > end_id_)
+      throw EncodingError("token " + std::to_string(position) + " has id " + std::to_string(token) +
+                          ", outside the vocabulary of " + std::to_string(end_id_ + 1));
+  }
+
+  void advance(Context& c, int token) const {
+    c.started = true;
+    c.token = token;
+    c.step.reset();
+    if (token == end_id_) return;
+    if (repeats_) {
+      // match[e] for the new last token: the old match[e - 1] extended by one when the tokens agree.
+      const size_t n = c.tokens.size();  // the new token's position
+      std::vector<int>& m = c.match;
+      m.resize(n);
+      for (size_t e = n; e-- > 0;) m[e] = c.tokens[e] == token ? (e > 0 ? m[e - 1] : 0) + 1 : 0;
+      c.tokens.push_back(token);
+    }
+    const int p = token / durations_;
+    const int d = token % durations_;
+    const PitchPart& part = parts_[static_cast<size_t>(p)];
+    if (part.kind == PitchPart::Kind::absolute) {
+      if (c.midi) c.step = part.value - *c.midi;
+      c.midi = part.value;
+    } else if (part.kind == PitchPart::Kind::step) {
+      if (c.pitched_before) c.step = part.value;
+      if (c.midi) c.midi = *c.midi + part.value;
+    }
+    if (part.kind != PitchPart::Kind::rest) c.pitched_before = true;
+    const int length = sixteenths_[static_cast<size_t>(d)];
+    c.onset = c.onset < 0 || length < 0 ? -1 : (c.onset + length) % 16;
+  }
+
+  // Layout: pitch part [P], duration [D], step [25 + none], pitch class [12 + none], rest, start, onset [16 + off].
+  void write(const Context& c, std::span<float> f) const {
+    size_t at = 0;
+    const bool note = c.started && c.token != end_id_;
+    if (note) {
+      f[at + static_cast<size_t>(c.token / durations_)] = 1;
+      f[at + static_cast<size_t>(pitches_ + c.token % durations_)] = 1;
+    }
+    at += static_cast<size_t>(pitches_ + durations_);
+    f[at + static_cast<size_t>(c.step ? std::clamp(*c.step, -kMaxStep, kMaxStep) + kMaxStep : kStepSlots - 1)] = 1;
+    at += kStepSlots;
+    f[at + static_cast<size_t>(c.midi ? ((*c.midi % 12) + 12) % 12 : kPitchClassSlots - 1)] = 1;
+    at += kPitchClassSlots;
+    if (note && parts_[static_cast<size_t>(c.token / durations_)].kind == PitchPart::Kind::rest) f[at] = 1;
+    if (!c.started) f[at + 1] = 1;
+    at += 2;
+    f[at + static_cast<size_t>(c.onset < 0 ? kOnsetSlots - 1 : c.onset)] = 1;
+    at += kOnsetSlots;
+    if (repeats_) write_repeat(c, f.subspan(at));
+    else assert(at == f.size());
+  }
+
+  // The continuation of the longest earlier occurrence of the latest tokens (the most recent among equally
+  // long ones), as a short-term model's best guess: its pitch part [P + none], its duration [D], its step from
+  // the last pitched note [-12..+12 + none] and the length of the match [1, 2, 3, 4, 5-6, 7-9, 10+].
+  void write_repeat(const Context& c, std::span<float> f) const {
+    int best = 0;
+    size_t from = 0;
+    // An occurrence ending at e < n - 1 has a continuation at e + 1 (the last token's own match is itself).
+    for (size_t e = 0; e + 1 < c.tokens.size(); ++e)
+      if (c.match[e] > 0 && c.match[e] >= best) best = c.match[e], from = e;
+    size_t at = 0;
+    const size_t p_count = static_cast<size_t>(pitches_), d_count = static_cast<size_t>(durations_);
+    if (best == 0) {
+      f[p_count] = 1;
+      f[p_count + 1 + d_count + kStepSlots - 1] = 1;
+      assert(p_count + 1 + d_count + kStepSlots + kMatchSlots == f.size());
+      return;
+    }
+    const int next = c.tokens[from + 1];
+    const int p = next / durations_;
+    f[at + static_cast<size_t>(p)] = 1;
+    at += p_count + 1;
+    f[at + static_cast<size_t>(next % durations_)] = 1;
+    at += d_count;
+    const PitchPart& part = parts_[static_cast<size_t>(p)];
+    std::optional<int> step;
+    if (part.kind == PitchPart::Kind::absolute && c.midi) step = part.value - *c.midi;
+    if (part.kind == PitchPart::Kind::step) step = part.value;
+    f[at + static_cast<size_t>(step ? std::clamp(*step, -kMaxStep, kMaxStep) + kMaxStep : kStepSlots - 1)] = 1;
+    at += kStepSlots;
+    const int bucket = best <= 4 ? best - 1 : best <= 6 ? 4 : best <= 9 ? 5 : 6;
+    f[at + static_cast<size_t>(bucket)] = 1;
+    assert(at + kMatchSlots == f.size());
+  }
+
+  bool repeats_;
+  int pitches_;
+  int durations_;
+  int end_id_;
+  int input_size_ = 0;
+  std::vector<PitchPart> parts_;  // per pitch id
+  std::vector<int> sixteenths_;   // per duration id: its length in 16ths modulo 16, or -1 off the grid
+};
+
+}  // namespace
+
+std::unique_ptr<Codec> make_note_codec(const PairEncoding& encoding, bool repeats) {
+  return std::make_unique<NoteCodec>(encoding, repeats);
+}
+
+}  // namespace antiphon::neural
