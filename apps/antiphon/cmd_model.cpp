@@ -132,6 +132,7 @@ struct EvalArgs {
   std::string model;
   CorpusArgs corpus;
   int folds = 10;
+  int max_folds = 0;
   uint64_t seed = 1;
   std::string target = "pitch";
   bool target_given = false;
@@ -149,6 +150,7 @@ nlohmann::json result_json(const EvalResult& r, const EvalArgs& args, const Corp
   j["alphabet"] = r.alphabet;
   j["mode"] = cross_validated ? "cross-validation" : "held-out";
   if (cross_validated) j["seed"] = args.seed;
+  if (cross_validated && args.max_folds > 0) j["max_folds"] = args.max_folds;
   j["bits_per_note"] = r.bits_per_note;
   j["bits_per_note_event_avg"] = r.bits_per_note_event_avg;
   j["melodies"] = r.melodies;
@@ -184,6 +186,7 @@ int run_eval(const EvalArgs& args) {
   }
   options.target = parse_eval_target(args.target);
   options.folds = args.folds;
+  options.max_folds = args.max_folds;
   options.seed = args.seed;
   options.threads = args.threads;
   options.validate();
@@ -296,9 +299,13 @@ void add_model_commands(CLI::App& app, int& exit_code) {
                     "A model file (held-out evaluation), or a preset or spec (cross-validated)")
         ->required();
     cmd->add_option("--encoding", args->encoding,
-                    "Cross-validation: the encoding the model trains on (default: the preset's, else the target's)");
+                    "Cross-validation: the encoding the model trains on, or `target` for one token per note "
+                    "(default: the preset's, else the family's)");
     args->corpus.add_to(*cmd, "essen/europa/deutschl/fink");
     cmd->add_option("--folds", args->folds, "Cross-validation folds")->capture_default_str();
+    cmd->add_option("--max-folds", args->max_folds,
+                    "Run only the first N folds (--folds 10 --max-folds 1: a seeded 80/10/10 split)")
+        ->check(CLI::NonNegativeNumber);
     cmd->add_option("--seed", args->seed, "Seed of the fold assignment")->capture_default_str();
     cmd->add_option("--target", args->target, "What is scored: pitch (rests skipped) or note (pitch and duration)")
         ->capture_default_str()

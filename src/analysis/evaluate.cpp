@@ -24,6 +24,7 @@ std::string eval_target_name(EvalTarget target) { return target == EvalTarget::p
 void EvalOptions::validate() const {
   if (folds < 2) throw ConfigError("--folds " + std::to_string(folds) + ": cross-validation needs at least 2 folds");
   if (threads < 0) throw ConfigError("--threads " + std::to_string(threads) + " is negative");
+  if (max_folds < 0) throw ConfigError("--max-folds " + std::to_string(max_folds) + " is negative");
 }
 
 TargetEncoding target_encoding(EvalTarget target, const std::vector<Melody>& melodies) {
@@ -103,13 +104,17 @@ EvalResult cross_validate(const ModelSpec& spec, const std::vector<Melody>& all,
     throw ConfigError(std::to_string(options.folds) + "-fold cross-validation needs at least " +
                       std::to_string(options.folds) + " melodies with notes; the corpus has " +
                       std::to_string(melodies.size()));
-  require_model_family(spec.family());
+  const ModelFamily& family = require_model_family(spec.family());
 
   auto target = std::make_shared<const TargetEncoding>(target_encoding(options.target, melodies));
   std::shared_ptr<const Encoding> encoding = target;
-  if (!options.encoding.empty()) encoding = make_encoding(options.encoding);
+  std::string encoding_spec = options.encoding;
+  if (encoding_spec.empty() && family.default_encoding) encoding_spec = family.default_encoding(spec);
+  if (!encoding_spec.empty() && encoding_spec != "target") encoding = make_encoding(encoding_spec);
   const std::vector<std::vector<int>> tokens = encode_melodies(*encoding, melodies);
-  const std::vector<Fold> folds = kfold_split(melodies.size(), options.folds, options.seed);
+  std::vector<Fold> folds = kfold_split(melodies.size(), options.folds, options.seed);
+  if (options.max_folds > 0 && folds.size() > static_cast<size_t>(options.max_folds))
+    folds.resize(static_cast<size_t>(options.max_folds));
 
   EvalResult result;
   result.model = spec.to_string();

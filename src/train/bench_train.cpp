@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cassert>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -27,9 +28,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 // Matmul FLOPs of one training step per token (one multiply-add = 2 FLOPs):
 //   forward  F = sum over layers of 2 * 4H * (I_l + H)  +  2 * H * V
@@ -169,10 +168,15 @@ std::vector<torch::Tensor> token_batches(const TrainBenchOptions& o) {
   return batches;
 }
 
-constexpr int kWarmupSteps = 3;
+constexpr int kWarmupSteps = 3;  // untimed steps before the timed ones (the Python reference's default too)
+
+struct TrainingRun {
+  double tokens_per_s = 0;
+  double first_loss = 0;  // the loss of the first step (both models start from the same weights and batch)
+};
 
 // Tokens per second of optimiser steps (forward, backward, clip, Adam) after a warm-up.
-double training_tokens_per_s(BenchModel& model, const std::vector<torch::Tensor>& batches, int steps) {
+TrainingRun time_training(BenchModel& model, const std::vector<torch::Tensor>& batches, int steps) {
   torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(1e-3));
   const auto train_step = [&](const torch::Tensor& tokens) {
     const int64_t seq_len = tokens.size(0) - 1;
@@ -182,12 +186,18 @@ double training_tokens_per_s(BenchModel& model, const std::vector<torch::Tensor>
     loss.backward();
     torch::nn::utils::clip_grad_norm_(model.parameters(), 5.0);
     adam.step();
+    return loss.item<double>();
   };
-  for (int k = 0; k < kWarmupSteps; ++k) train_step(batches[static_cast<size_t>(k) % batches.size()]);
+  TrainingRun run;
+  for (int k = 0; k < kWarmupSteps; ++k) {
+    const double loss = train_step(batches[static_cast<size_t>(k) % batches.size()]);
+    if (k == 0) run.first_loss = loss;
+  }
   const auto start = Clock::now();
   for (int k = 0; k < steps; ++k) train_step(batches[static_cast<size_t>(k) % batches.size()]);
   const double seconds = seconds_since(start);
-  return static_cast<double>(steps) * batches[0].size(1) * (batches[0].size(0) - 1) / seconds;
+  run.tokens_per_s = static_cast<double>(steps) * batches[0].size(1) * (batches[0].size(0) - 1) / seconds;
+  return run;
 }
 
 // Where bench/reference/lstm_train.py is: the source tree named at build time, else next to the build tree
@@ -248,7 +258,8 @@ double run_python_reference(const TrainBenchOptions& o, int threads, std::string
   const int status = pclose(pipe.release());
   // The result is the last line; on failure that line says why (e.g. "... does not import: No module named 'torch'").
   while (!output.empty() && output.back() == '\n') output.pop_back();
-  const std::string last = output.substr(output.find_last_of('\n') == std::string::npos ? 0 : output.find_last_of('\n') + 1);
+  const std::string last =
+      output.substr(output.find_last_of('\n') == std::string::npos ? 0 : output.find_last_of('\n') + 1);
   if (status != 0) {
     *note = script + " failed (status " + std::to_string(status) + "): " + last;
     return 0;
@@ -291,7 +302,8 @@ TrainBenchResult bench_train(const TrainBenchOptions& options) {
   check_range("seq_len", options.seq_len, 1, 65536);
   check_range("steps", options.steps, 1, 1000000);
   check_range("threads", options.threads, 0, 1024);
-  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   ThreadCount thread_count(threads);
 
   TrainBenchResult r;
@@ -307,16 +319,16 @@ TrainBenchResult bench_train(const TrainBenchOptions& options) {
   const Weights weights = initial_weights(options);
   const std::vector<torch::Tensor> batches = token_batches(options);
   r.peak_gflops = matmul_peak_gflops();
-  {
-    KernelModel ours(weights);
-    r.tokens_per_s = training_tokens_per_s(ours, batches, options.steps);
-  }
+  KernelModel ours(weights);
+  const TrainingRun our_run = time_training(ours, batches, options.steps);
+  LibtorchModel libtorch(weights, options);
+  const TrainingRun libtorch_run = time_training(libtorch, batches, options.steps);
+  // The same weights and batch: the first losses agree to float rounding, or the kernel timed is wrong.
+  assert(std::abs(our_run.first_loss - libtorch_run.first_loss) <= 1e-4 * std::abs(libtorch_run.first_loss));
+  r.tokens_per_s = our_run.tokens_per_s;
   r.gflops = r.tokens_per_s * r.flops_per_token / 1e9;
   r.fraction_of_peak = r.gflops / r.peak_gflops;
-  {
-    LibtorchModel libtorch(weights, options);
-    r.libtorch_lstm_tokens_per_s = training_tokens_per_s(libtorch, batches, options.steps);
-  }
+  r.libtorch_lstm_tokens_per_s = libtorch_run.tokens_per_s;
   if (options.python) {
     r.pytorch_tokens_per_s = run_python_reference(options, threads, &r.pytorch_note);
   } else {

@@ -69,6 +69,14 @@ void read_training(Options& o, NeuralSpec& s, TrainConfig defaults, double dropo
   s.net.dropout = o.real("dropout", dropout, 0, 0.95);
 }
 
+// The size options of the recurrent kinds, with the family's defaults.
+void read_recurrent(Options& o, NeuralSpec& s, const char* kind, int layers, int hidden, int embed) {
+  s.net.kind = kind;
+  s.net.layers = o.integer("layers", layers, 1, 8);
+  s.net.hidden = o.integer("hidden", hidden, 1, 4096);
+  s.net.embed = o.integer("embed", embed, 0, 4096);
+}
+
 using Reader = std::function<void(Options&, NeuralSpec&)>;
 
 struct NeuralFamilyDef {
@@ -78,7 +86,11 @@ struct NeuralFamilyDef {
 };
 
 std::vector<NeuralFamilyDef> neural_family_defs() {
-  TrainConfig base;  // epochs 20, batch 64, Adam 1e-3, clip 5, 10 % validation, patience 3, plateau
+  // Folk corpora are small (fink: ~570 melodies): batches of 16 melodies give enough optimiser steps per epoch.
+  TrainConfig base;
+  base.epochs = 30;
+  base.batch = 16;
+  base.patience = 4;
   return {
       {"linear", "linear softmax over a window of previous tokens (grid encoding by default)",
        [base](Options& o, NeuralSpec& s) {
@@ -96,29 +108,20 @@ std::vector<NeuralFamilyDef> neural_family_defs() {
        }},
       {"rnn", "vanilla (tanh) recurrent network, Todd 1989 style",
        [base](Options& o, NeuralSpec& s) {
-         s.net.kind = "rnn";
-         s.net.layers = o.integer("layers", 1, 1, 8);
-         s.net.hidden = o.integer("hidden", 128, 1, 4096);
-         s.net.embed = o.integer("embed", 0, 0, 4096);
+         read_recurrent(o, s, "rnn", 1, 128, 0);
          read_training(o, s, base, 0.0);
        }},
       {"lstm", "LSTM over any encoding (grid by default)",
        [base](Options& o, NeuralSpec& s) {
-         s.net.kind = "lstm";
-         s.net.layers = o.integer("layers", 2, 1, 8);
-         s.net.hidden = o.integer("hidden", 128, 1, 4096);
-         s.net.embed = o.integer("embed", 0, 0, 4096);
+         read_recurrent(o, s, "lstm", 2, 128, 0);
          read_training(o, s, base, 0.2);
        }},
       {"note_lstm",
        "note-level LSTM on (pitch, duration) tokens, factored: P(duration) P(pitch | duration)",
        [base](Options& o, NeuralSpec& s) {
-         s.net.kind = "note_lstm";
+         read_recurrent(o, s, "note_lstm", 2, 256, 0);
          s.encoding = "notes";
          s.codec = "notes";
-         s.net.layers = o.integer("layers", 2, 1, 8);
-         s.net.hidden = o.integer("hidden", 256, 1, 4096);
-         s.net.embed = o.integer("embed", 0, 0, 4096);
          read_training(o, s, base, 0.3);
        }},
       {"melody_rnn", "Magenta's Melody RNN: config=basic|mono|lookback|attention, 2x128 LSTM on events",
@@ -140,11 +143,8 @@ std::vector<NeuralFamilyDef> neural_family_defs() {
        }},
       {"anticipation", "Anticipation-RNN: a constraint LSTM read right to left feeding a generation LSTM",
        [base](Options& o, NeuralSpec& s) {
-         s.net.kind = "anticipation";
-         s.net.layers = o.integer("layers", 2, 1, 8);
-         s.net.hidden = o.integer("hidden", 128, 1, 4096);
+         read_recurrent(o, s, "anticipation", 2, 128, 32);
          s.net.constraint_hidden = o.integer("constraint_hidden", 128, 1, 4096);
-         s.net.embed = o.integer("embed", 32, 1, 4096);
          read_training(o, s, base, 0.2);
        }},
       {"transformer", "decoder-only causal transformer with learned positions",
@@ -162,14 +162,17 @@ std::vector<NeuralFamilyDef> neural_family_defs() {
   };
 }
 
-ModelPtr train_neural(const NeuralFamilyDef& def, const ModelSpec& spec, const TrainingData& data) {
+NeuralSpec read_spec(const NeuralFamilyDef& def, const ModelSpec& spec) {
   NeuralSpec ns;
-  {
-    SpecReader reader(spec);
-    Options options(reader, ns);
-    def.read(options, ns);
-    reader.finish();
-  }
+  SpecReader reader(spec);
+  Options options(reader, ns);
+  def.read(options, ns);
+  reader.finish();
+  return ns;
+}
+
+ModelPtr train_neural(const NeuralFamilyDef& def, const ModelSpec& spec, const TrainingData& data) {
+  NeuralSpec ns = read_spec(def, spec);
   if (data.epochs > 0) {
     ns.train.epochs = data.epochs;
     for (auto& [k, v] : ns.options)
@@ -221,6 +224,7 @@ void register_neural_families() {
     family.summary = def.summary;
     family.train = [def](const ModelSpec& spec, const TrainingData& data) { return train_neural(def, spec, data); };
     family.load = neural::load_neural_model;
+    family.default_encoding = [def](const ModelSpec& spec) { return read_spec(def, spec).encoding; };
     add_model_family(std::move(family));
   }
 }

@@ -23,15 +23,20 @@ std::string eval_target_name(EvalTarget target);
 struct EvalOptions {
   EvalTarget target = EvalTarget::pitch;
   int folds = 10;
+  // Run only the first N folds of the `folds`-fold split (0 = all): --folds 10 --max-folds 1 is a seeded
+  // 80/10/10 split by melody (the neural trainer holds out a ninth of the training melodies for validation),
+  // the same test melodies for every model.
+  int max_folds = 0;
   uint64_t seed = 1;
   int threads = 0;  // folds trained and scored in parallel; 0 = hardware concurrency (at most folds)
-  // The encoding the model is trained on (a make_encoding spec, e.g. "grid" or "notes"); "" = the target
-  // encoding itself (one token per note, the counting families' default). Other encodings are scored through
+  // The encoding the model is trained on: a make_encoding spec ("grid", "notes"), "target" for the target
+  // encoding itself (one token per note), or "" for the family's default (ModelFamily::default_encoding; the
+  // target encoding for the counting families). Other encodings than the target are scored through
   // score_melody's conversion to notes.
   std::string encoding;
   LogFn log;
   std::function<void(size_t done, size_t total)> progress;  // folds done (may be called from worker threads)
-  // Throws ConfigError: folds < 2, threads < 0.
+  // Throws ConfigError: folds < 2, threads < 0, max_folds < 0.
   void validate() const;
 };
 

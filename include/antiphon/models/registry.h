@@ -56,6 +56,9 @@ struct ModelFamily {
   std::function<ModelPtr(const ModelSpec&, const TrainingData&)> train;
   // Rebuilds a model from its header and payload. Throws ModelFileError.
   std::function<ModelPtr(const ModelHeader&, std::shared_ptr<const Encoding>, ModelReader&)> load;
+  // The encoding spec the family trains on when given none (e.g. "events:range=basic" for Melody RNN);
+  // empty, or no function, for the counting families' default, the target encoding of the data.
+  std::function<std::string(const ModelSpec&)> default_encoding;
 };
 
 // The families compiled in: markov, mixed, ppm, hmm (neural ones add themselves with add_model_family).

@@ -211,7 +211,7 @@ void HmmModel::save_payload(ModelWriter& out) const {
 ModelFamily hmm_family() {
   return ModelFamily{
       "hmm", "discrete hidden Markov model trained by Baum-Welch (states, restarts, iterations, tolerance, prior)",
-      train_hmm, load_hmm};
+      train_hmm, load_hmm, {}};
 }
 
 }  // namespace antiphon

@@ -3,6 +3,7 @@
 // whole-note cycle (the durations so far summed, in 16ths modulo 16); the pitch class and the step from the
 // previous note are spelled out so the net need not learn them from the one-hot pitch.
 #include <algorithm>
+#include <array>
 #include <cassert>
 #include <cstdlib>
 #include <optional>
@@ -20,6 +21,35 @@ constexpr int kStepSlots = 2 * kMaxStep + 2;  // -12..+12, then "none"
 constexpr int kPitchClassSlots = 13;          // C..B, then "none"
 constexpr int kOnsetSlots = 17;               // 16ths 0..15 of a whole note, then "off the grid"
 constexpr int kMatchSlots = 7;                // repeat match lengths 1, 2, 3, 4, 5-6, 7-9, 10+
+
+// Earlier occurrences of the latest symbols of a growing sequence: match[e] is the length of the longest
+// common suffix of the symbols up to e and of the whole sequence, kept up to date in O(length) per symbol.
+struct Matcher {
+  std::vector<int> symbols;
+  std::vector<int> match;  // per position e < symbols.size() - 1
+
+  void push(int symbol) {
+    const size_t n = symbols.size();
+    match.resize(n);
+    // Downwards, so match[e - 1] is still the previous symbol's.
+    for (size_t e = n; e-- > 0;) match[e] = symbols[e] == symbol ? (e > 0 ? match[e - 1] : 0) + 1 : 0;
+    symbols.push_back(symbol);
+  }
+  // The longest earlier occurrence that has a continuation (the most recent among equally long ones):
+  // {length, the symbol after it}, or {0, 0} when the latest symbol never occurred before.
+  std::pair<int, int> best() const {
+    int length = 0;
+    size_t from = 0;
+    for (size_t e = 0; e + 1 < symbols.size(); ++e)
+      if (match[e] > 0 && match[e] >= length) length = match[e], from = e;
+    return {length, length > 0 ? symbols[from + 1] : 0};
+  }
+};
+
+int match_bucket(int length) { return length <= 4 ? length - 1 : length <= 6 ? 4 : length <= 9 ? 5 : 6; }
+int step_slot(std::optional<int> step) {
+  return step ? std::clamp(*step, -kMaxStep, kMaxStep) + kMaxStep : kStepSlots - 1;
+}
 
 // What a pitch part says about the pitch: an absolute MIDI number, a step from the previous pitched note
 // (interval encodings), or a rest.
@@ -58,8 +88,10 @@ class NoteCodec : public Codec {
       const Rational sixteenths = d * Rational(4);
       sixteenths_.push_back(sixteenths.den() == 1 ? static_cast<int>(sixteenths.num() % 16) : -1);
     }
-    input_size_ = pitches_ + durations_ + kStepSlots + kPitchClassSlots + 2 + kOnsetSlots;
-    if (repeats_) input_size_ += pitches_ + 1 + durations_ + kStepSlots + kMatchSlots;
+    input_size_ = pitches_ + durations_ + kStepSlots + kPitchClassSlots + 2 + kOnsetSlots + kPitchClassSlots + 12;
+    if (repeats_)
+      input_size_ += (pitches_ + 1 + durations_ + kStepSlots + kMatchSlots) + (pitches_ + 1 + kStepSlots + kMatchSlots) +
+                     (kStepSlots + kMatchSlots);
   }
 
   std::string name() const override { return repeats_ ? "notes_repeat" : "notes"; }
@@ -110,12 +142,13 @@ class NoteCodec : public Codec {
     int token = -1;           // the last token
     std::optional<int> step;  // its step from the pitched note before it (pitched tokens only)
     std::optional<int> midi;  // the last pitched note's MIDI number, when known
+    std::optional<int> first_midi;  // the first pitched note's, when known
+    std::array<int, 12> pitch_classes{};  // pitched notes so far per pitch class (where known)
+    int pitch_class_count = 0;
     bool pitched_before = false;  // a pitched note has been read
     int onset = 0;            // the next onset in 16ths modulo 16, or -1 once off the grid
-    // Repeats: the tokens so far (before any end symbol) and, per earlier position e, how many tokens
-    // ending at e equal the same number ending at the last token (the longest common suffix).
-    std::vector<int> tokens;
-    std::vector<int> match;
+    // Repeats of the tokens, of their pitch parts alone, and of the steps between pitched notes.
+    Matcher tokens, pitches, steps;
   };
 
   void check(int token, size_t position) const {
@@ -129,15 +162,11 @@ class NoteCodec : public Codec {
     c.token = token;
     c.step.reset();
     if (token == end_id_) return;
-    if (repeats_) {
-      // match[e] for the new last token: the old match[e - 1] extended by one when the tokens agree.
-      const size_t n = c.tokens.size();  // the new token's position
-      std::vector<int>& m = c.match;
-      m.resize(n);
-      for (size_t e = n; e-- > 0;) m[e] = c.tokens[e] == token ? (e > 0 ? m[e - 1] : 0) + 1 : 0;
-      c.tokens.push_back(token);
-    }
     const int p = token / durations_;
+    if (repeats_) {
+      c.tokens.push(token);
+      c.pitches.push(p);
+    }
     const int d = token % durations_;
     const PitchPart& part = parts_[static_cast<size_t>(p)];
     if (part.kind == PitchPart::Kind::absolute) {
@@ -148,11 +177,19 @@ class NoteCodec : public Codec {
       if (c.midi) c.midi = *c.midi + part.value;
     }
     if (part.kind != PitchPart::Kind::rest) c.pitched_before = true;
+    if (part.kind != PitchPart::Kind::rest && c.midi) {
+      if (!c.first_midi) c.first_midi = c.midi;
+      ++c.pitch_classes[static_cast<size_t>((*c.midi % 12 + 12) % 12)];
+      ++c.pitch_class_count;
+    }
+    if (repeats_ && c.step) c.steps.push(*c.step);
     const int length = sixteenths_[static_cast<size_t>(d)];
     c.onset = c.onset < 0 || length < 0 ? -1 : (c.onset + length) % 16;
   }
 
-  // Layout: pitch part [P], duration [D], step [25 + none], pitch class [12 + none], rest, start, onset [16 + off].
+  // Layout: pitch part [P], duration [D], step [25 + none], pitch class [12 + none], rest, start, onset [16 + off],
+  // the last pitch's interval class above the first pitch [12 + none] (the first note is often the tonic or
+  // the fifth: a hint of the key, which tokens do not carry), the share of each pitch class so far [12].
   void write(const Context& c, std::span<float> f) const {
     size_t at = 0;
     const bool note = c.started && c.token != end_id_;
@@ -161,7 +198,7 @@ class NoteCodec : public Codec {
       f[at + static_cast<size_t>(pitches_ + c.token % durations_)] = 1;
     }
     at += static_cast<size_t>(pitches_ + durations_);
-    f[at + static_cast<size_t>(c.step ? std::clamp(*c.step, -kMaxStep, kMaxStep) + kMaxStep : kStepSlots - 1)] = 1;
+    f[at + static_cast<size_t>(step_slot(c.step))] = 1;
     at += kStepSlots;
     f[at + static_cast<size_t>(c.midi ? ((*c.midi % 12) + 12) % 12 : kPitchClassSlots - 1)] = 1;
     at += kPitchClassSlots;
@@ -170,42 +207,57 @@ class NoteCodec : public Codec {
     at += 2;
     f[at + static_cast<size_t>(c.onset < 0 ? kOnsetSlots - 1 : c.onset)] = 1;
     at += kOnsetSlots;
+    f[at + static_cast<size_t>(c.midi && c.first_midi ? ((*c.midi - *c.first_midi) % 12 + 12) % 12 : kPitchClassSlots - 1)] = 1;
+    at += kPitchClassSlots;
+    for (size_t pc = 0; pc < 12; ++pc)
+      if (c.pitch_class_count > 0)
+        f[at + pc] = static_cast<float>(c.pitch_classes[pc]) / static_cast<float>(c.pitch_class_count);
+    at += 12;
     if (repeats_) write_repeat(c, f.subspan(at));
     else assert(at == f.size());
   }
 
-  // The continuation of the longest earlier occurrence of the latest tokens (the most recent among equally
-  // long ones), as a short-term model's best guess: its pitch part [P + none], its duration [D], its step from
-  // the last pitched note [-12..+12 + none] and the length of the match [1, 2, 3, 4, 5-6, 7-9, 10+].
+  // What the latest notes continued with where they occurred before, as a short-term model's guesses: the
+  // continuation of the longest earlier occurrence (the most recent among equally long ones) of
+  // - the latest tokens: its pitch part [P + none], duration [D], step from the last pitched note [25 + none]
+  //   and the length of the match [1, 2, 3, 4, 5-6, 7-9, 10+];
+  // - the latest pitch parts (rhythm aside): its pitch part [P + none], step [25 + none], length [7];
+  // - the latest steps between pitched notes (a motif again at another pitch): its step [25 + none], length [7].
   void write_repeat(const Context& c, std::span<float> f) const {
-    int best = 0;
-    size_t from = 0;
-    // An occurrence ending at e < n - 1 has a continuation at e + 1 (the last token's own match is itself).
-    for (size_t e = 0; e + 1 < c.tokens.size(); ++e)
-      if (c.match[e] > 0 && c.match[e] >= best) best = c.match[e], from = e;
-    size_t at = 0;
     const size_t p_count = static_cast<size_t>(pitches_), d_count = static_cast<size_t>(durations_);
-    if (best == 0) {
-      f[p_count] = 1;
-      f[p_count + 1 + d_count + kStepSlots - 1] = 1;
-      assert(p_count + 1 + d_count + kStepSlots + kMatchSlots == f.size());
-      return;
-    }
-    const int next = c.tokens[from + 1];
-    const int p = next / durations_;
-    f[at + static_cast<size_t>(p)] = 1;
-    at += p_count + 1;
-    f[at + static_cast<size_t>(next % durations_)] = 1;
+    size_t at = 0;
+    auto pitch_block = [&](int p, bool found) {
+      f[at + (found ? static_cast<size_t>(p) : p_count)] = 1;
+      at += p_count + 1;
+    };
+    auto step_of = [&](int p) -> std::optional<int> {
+      const PitchPart& part = parts_[static_cast<size_t>(p)];
+      if (part.kind == PitchPart::Kind::absolute && c.midi) return part.value - *c.midi;
+      if (part.kind == PitchPart::Kind::step) return part.value;
+      return std::nullopt;
+    };
+    auto step_block = [&](std::optional<int> step) {
+      f[at + static_cast<size_t>(step_slot(step))] = 1;
+      at += kStepSlots;
+    };
+    auto length_block = [&](int length) {
+      if (length > 0) f[at + static_cast<size_t>(match_bucket(length))] = 1;
+      at += kMatchSlots;
+    };
+    const auto [token_length, token] = c.tokens.best();
+    pitch_block(token / durations_, token_length > 0);
+    if (token_length > 0) f[at + static_cast<size_t>(token % durations_)] = 1;
     at += d_count;
-    const PitchPart& part = parts_[static_cast<size_t>(p)];
-    std::optional<int> step;
-    if (part.kind == PitchPart::Kind::absolute && c.midi) step = part.value - *c.midi;
-    if (part.kind == PitchPart::Kind::step) step = part.value;
-    f[at + static_cast<size_t>(step ? std::clamp(*step, -kMaxStep, kMaxStep) + kMaxStep : kStepSlots - 1)] = 1;
-    at += kStepSlots;
-    const int bucket = best <= 4 ? best - 1 : best <= 6 ? 4 : best <= 9 ? 5 : 6;
-    f[at + static_cast<size_t>(bucket)] = 1;
-    assert(at + kMatchSlots == f.size());
+    step_block(token_length > 0 ? step_of(token / durations_) : std::nullopt);
+    length_block(token_length);
+    const auto [pitch_length, pitch] = c.pitches.best();
+    pitch_block(pitch, pitch_length > 0);
+    step_block(pitch_length > 0 ? step_of(pitch) : std::nullopt);
+    length_block(pitch_length);
+    const auto [step_length, step] = c.steps.best();
+    step_block(step_length > 0 ? std::optional<int>(step) : std::nullopt);
+    length_block(step_length);
+    assert(at == f.size());
   }
 
   bool repeats_;

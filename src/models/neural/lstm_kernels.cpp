@@ -1,30 +1,35 @@
-// The LSTM recurrence as one autograd function (see lstm_kernels.h).
+// LSTM training kernels (see lstm_kernels.h).
 //
-// Forward, per step t: gates[t] = gates_x[t] + h_{t-1} w_hh^T (one matmul into a preallocated [T, B, 4H]
-// buffer, w_hh packed once per pass), then one fused pass over the step computes the four activations (written back over the
-// pre-activations: backward needs only the activated gates), c_t, tanh(c_t) and h_t, each written straight
-// into its [T, B, H] buffer. Backward, per step in reverse: one fused pass turns (dh_t, dc_t) into dgates_t
-// and dc_{t-1}, and one [B, 4H] x [4H, H] matmul gives the recurrent part of dh_{t-1}. dW_hh is a single
-// [4H, T*B] x [T*B, H] matmul after the loop. The steps allocate nothing but tensor views, and the buffers
-// are recycled across calls.
+// Forward, per step t: gates[t] = (input part) + h_{t-1} W_hh^T, written into a [T, B, 4H] buffer, then
+// one fused pass over the step computes the four activations (written back over the pre-activations:
+// backward needs only the activated gates), c_t, tanh(c_t) and h_t, each straight into its [T, B, H]
+// buffer. The input part is gates_x[t] (lstm_recurrence), a row of W_ih^T + b per id (lstm_layer on ids), or
+// already in the buffer (lstm_layer on features: one matmul for all steps). Backward, per step in reverse:
+// one fused pass turns (dh_t, dc_t) into dgates_t and dc_{t-1}, summing dgates per class or in all on the way
+// (dW_ih for ids, the bias gradient), and one [B, 4H] x [4H, H] product gives the recurrent part of
+// dh_{t-1}; dW_hh is a single [4H, T*B] x [T*B, H] matmul after the loop.
 //
-// The fused passes run on 16-float vectors (GCC vector extensions; compiled for AVX-512, AVX2+FMA and the
-// baseline, the best the CPU runs picked at run time) with exp from a Cephes-style
-// polynomial (relative error ~2e-7), so sigmoid and tanh agree with LibTorch's to float rounding.
+// Speed: the fused passes run on 16-float vectors (GCC vector extensions, compiled for AVX-512, AVX2+FMA
+// and the baseline, the best the CPU runs picked at run time) with exp from a Cephes-style polynomial
+// (relative error ~2e-7), so sigmoid and tanh agree with LibTorch's to float rounding. The per-step product
+// runs on W_hh packed once per pass (AVX-512; BLAS elsewhere). Batch rows are independent, so a pass splits
+// them into one block per thread and runs each block through all steps without synchronisation. Buffers
+// come from a per-thread pool, so steady-state training allocates no fresh pages.
 #include "models/neural/lstm_kernels.h"
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <condition_variable>
+#include <cstdint>
+#include <cstring>
 #include <exception>
 #include <functional>
 #include <memory>
 #include <mutex>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "antiphon/core/error.h"
 
@@ -185,8 +190,7 @@ template <class V, class T>
 // The rows take their StepRows by value: a local copy that no store can alias keeps its pointers in registers
 // (the memcpy stores above may alias anything that escapes).
 template <class T>
-[[gnu::always_inline]] inline void forward_rows_impl(const StepRows<T> s, int64_t begin, int64_t end,
-                                                     int64_t hidden) {
+[[gnu::always_inline]] inline void forward_rows_impl(const StepRows<T> s, int64_t begin, int64_t end, int64_t hidden) {
   for (int64_t r = begin; r < end; ++r) {
     int64_t j = 0;
     if constexpr (std::is_same_v<T, float>) {
@@ -197,8 +201,7 @@ template <class T>
 }
 
 template <class T>
-[[gnu::always_inline]] inline void backward_rows_impl(const StepRows<T> s, int64_t begin, int64_t end,
-                                                      int64_t hidden) {
+[[gnu::always_inline]] inline void backward_rows_impl(const StepRows<T> s, int64_t begin, int64_t end, int64_t hidden) {
   for (int64_t r = begin; r < end; ++r) {
     int64_t j = 0;
     if constexpr (std::is_same_v<T, float>) {
@@ -208,7 +211,7 @@ template <class T>
   }
 }
 
-// The float passes, compiled once per ISA; kernels() picks the best the CPU runs, once.
+// The float passes, compiled once per ISA; float_passes() picks the best the CPU runs, once.
 using RowsPass = void (*)(const StepRows<float>&, int64_t, int64_t, int64_t);
 struct FloatPasses {
   RowsPass forward = nullptr;
@@ -263,10 +266,11 @@ void backward_rows(const StepRows<double>& s, int64_t begin, int64_t end, int64_
   backward_rows_impl(s, begin, end, hidden);
 }
 
-// Buffers reused across calls on one thread. Each training step needs some 20 MB of buffers per layer; fresh
+// Buffers reused across calls on one thread. A training step needs some 20 MB of buffers per layer; fresh
 // ones from malloc come back from the kernel as zeroed pages, one fault per 4 KB, which costs more than the
 // gate math. A buffer is handed out again only once nothing but the pool references it (no tensor, view or
-// saved autograd state shares its storage), so reuse can never alias live data.
+// saved autograd state shares its storage), so reuse can never alias live data. The pool keeps at most
+// kCapacity buffers and kMaxBytes; beyond that, buffers come and go through malloc as usual.
 class BufferPool {
  public:
   torch::Tensor take(at::IntArrayRef shape, const torch::TensorOptions& options) {
@@ -275,28 +279,34 @@ class BufferPool {
       if (idle(b) && b.numel() == numel && b.scalar_type() == options.dtype().toScalarType()) return alias(b, shape);
     }
     torch::Tensor fresh = torch::empty(shape, options);
-    if (buffers_.size() < kCapacity) {
-      buffers_.push_back(fresh);
-    } else {
-      // Full: the new buffer replaces an idle one (of another size), if any.
-      for (torch::Tensor& b : buffers_) {
-        if (idle(b)) {
-          b = fresh;
-          break;
-        }
+    const size_t bytes = fresh.nbytes();
+    // Make room by dropping idle buffers (of other sizes), oldest first.
+    for (auto it = buffers_.begin();
+         it != buffers_.end() && (buffers_.size() >= kCapacity || bytes_ + bytes > kMaxBytes);) {
+      if (idle(*it)) {
+        bytes_ -= it->nbytes();
+        it = buffers_.erase(it);
+      } else {
+        ++it;
       }
+    }
+    if (buffers_.size() < kCapacity && bytes_ + bytes <= kMaxBytes) {
+      buffers_.push_back(fresh);
+      bytes_ += bytes;
     }
     return alias(fresh, shape);
   }
 
  private:
-  static constexpr size_t kCapacity = 16;
+  static constexpr size_t kCapacity = 32;
+  static constexpr size_t kMaxBytes = size_t{1} << 30;
   static bool idle(const torch::Tensor& b) { return b.use_count() == 1 && b.storage().use_count() == 1; }
   // A tensor of its own on the buffer's storage, so callers never share the pool's tensor object.
   static torch::Tensor alias(const torch::Tensor& b, at::IntArrayRef shape) {
     return torch::empty({0}, b.options()).set_(b.storage(), 0, shape);
   }
   std::vector<torch::Tensor> buffers_;
+  size_t bytes_ = 0;
 };
 
 torch::Tensor take_buffer(at::IntArrayRef shape, const torch::TensorOptions& options) {
@@ -338,13 +348,24 @@ template <int kRows>
   }
 }
 
+// A tile of `rows` <= kRows rows (the kernel is unrolled for each row count).
+template <int kRows>
+[[gnu::always_inline]] inline void gemm_tile_rows(int64_t rows, const float* a, int64_t lda, const float* panel,
+                                                  int64_t depth, const float* in, float* out, int64_t ldc) {
+  if (rows == kRows) {
+    gemm_tile<kRows>(a, lda, panel, depth, in, out, ldc);
+  } else if constexpr (kRows > 1) {
+    gemm_tile_rows<kRows - 1>(rows, a, lda, panel, depth, in, out, ldc);
+  }
+}
+
 struct PackedProduct {
-  const float* a;       // [rows, depth], row stride lda
+  const float* a;  // [rows, depth], row stride lda
   int64_t lda;
   const float* panels;  // [cols / 32][depth][32]
   int64_t rows, depth, cols;
-  const float* in;      // [rows, cols] added to the product (row stride ldc), or null
-  float* out;           // [rows, cols], row stride ldc
+  const float* in;  // [rows, cols] added to the product (row stride ldc), or null
+  float* out;       // [rows, cols], row stride ldc
   int64_t ldc;
 };
 
@@ -356,16 +377,7 @@ struct PackedProduct {
       const float* a = p.a + row * p.lda;
       const float* in = p.in ? p.in + row * p.ldc + col : nullptr;
       float* out = p.out + row * p.ldc + col;
-      switch (std::min(kTileRows, p.rows - row)) {
-        case 8: gemm_tile<8>(a, p.lda, b, p.depth, in, out, p.ldc); break;
-        case 7: gemm_tile<7>(a, p.lda, b, p.depth, in, out, p.ldc); break;
-        case 6: gemm_tile<6>(a, p.lda, b, p.depth, in, out, p.ldc); break;
-        case 5: gemm_tile<5>(a, p.lda, b, p.depth, in, out, p.ldc); break;
-        case 4: gemm_tile<4>(a, p.lda, b, p.depth, in, out, p.ldc); break;
-        case 3: gemm_tile<3>(a, p.lda, b, p.depth, in, out, p.ldc); break;
-        case 2: gemm_tile<2>(a, p.lda, b, p.depth, in, out, p.ldc); break;
-        default: gemm_tile<1>(a, p.lda, b, p.depth, in, out, p.ldc); break;
-      }
+      gemm_tile_rows<kTileRows>(std::min(kTileRows, p.rows - row), a, p.lda, b, p.depth, in, out, p.ldc);
     }
   }
 }
@@ -427,7 +439,8 @@ class RecurrentProduct {
 // Threads. The batch rows of an LSTM never meet: row b of step t needs only row b of step t-1. So a pass
 // splits the batch into row blocks and runs each block through all the steps on its own thread, with no
 // synchronisation between steps (one fork and join per pass, where a per-step split would pay both every
-// step). The blocks run on the calling thread and torch's inter-op pool (at::launch).
+// step). The blocks run on the calling thread and torch's inter-op pool (at::launch), or on the OpenMP team
+// when this file is compiled with OpenMP (without it, at::parallel_for here runs serially).
 
 struct RowBlocks {
   int64_t count = 1;  // blocks
@@ -445,19 +458,18 @@ RowBlocks row_blocks(int64_t rows, int64_t threads) {
 // Runs work(block, begin, end) for every block. Each participant (the caller and count - 1 pool tasks) takes
 // the next block not yet taken, so the caller finishes the work alone if the pool is busy (or if the caller
 // is itself a pool thread); a task that starts after all blocks are taken does nothing.
-void run_row_blocks(int64_t rows, const RowBlocks& blocks,
-                    const std::function<void(int64_t, int64_t, int64_t)>& work) {
+void run_row_blocks(int64_t rows, const RowBlocks& blocks, const std::function<void(int64_t, int64_t, int64_t)>& work) {
   if (blocks.count <= 1) {
     work(0, 0, rows);
     return;
   }
 #ifdef _OPENMP
-  // Built with OpenMP: the blocks run on the team that BLAS and LibTorch use.
+  // Built with OpenMP: the blocks run on the team that BLAS and LibTorch use (whose idle threads spin for a
+  // while after each parallel region, and would otherwise compete with the pool threads for the cores).
   at::parallel_for(0, blocks.count, 1, [&](int64_t first, int64_t last) {
     for (int64_t b = first; b < last; ++b) work(b, b * blocks.size, std::min(rows, (b + 1) * blocks.size));
   });
-  return;
-#endif
+#else
   struct Shared {
     std::atomic<int64_t> next{0};
     std::atomic<int64_t> done{0};
@@ -485,6 +497,7 @@ void run_row_blocks(int64_t rows, const RowBlocks& blocks,
   std::unique_lock<std::mutex> lock(shared->mutex);
   shared->finished.wait(lock, [&] { return shared->done.load() == blocks.count; });
   if (shared->error) std::rethrow_exception(shared->error);
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -548,8 +561,8 @@ void recurrence_forward(Recurrence& r, const torch::Tensor& h0, const torch::Ten
           std::memcpy(g + (b - begin) * width, in.table + in.ids[t * batch + b] * width, width * sizeof(T));
         }
       }
-      const T* h_prev = t > 0 ? y + step_state - batch * hidden + begin * hidden
-                              : (h_init ? h_init + begin * hidden : nullptr);
+      const T* h_prev =
+          t > 0 ? y + step_state - batch * hidden + begin * hidden : (h_init ? h_init + begin * hidden : nullptr);
       if (h_prev) {
         recurrent.run(h_prev, hidden, start, g, width, end - begin);
       } else if (start != g) {
@@ -656,7 +669,8 @@ RecurrenceGrads recurrence_backward(const Recurrence& r, const torch::Tensor& wh
 
 // The buffers go into saved_data; y, an output, goes through save_for_backward (after `inputs`) so that
 // changing it in place before backward is reported.
-void save_recurrence(torch::autograd::AutogradContext* ctx, const Recurrence& r, torch::autograd::variable_list inputs) {
+void save_recurrence(torch::autograd::AutogradContext* ctx, const Recurrence& r,
+                     torch::autograd::variable_list inputs) {
   inputs.push_back(r.y);
   ctx->save_for_backward(inputs);
   ctx->saved_data["gates"] = r.gates;
@@ -705,7 +719,8 @@ class LstmRecurrence : public torch::autograd::Function<LstmRecurrence> {
     // The loops write into buffers with out= ops, which have no derivatives: no double backward.
     torch::NoGradGuard no_grad;
     const auto saved = ctx->get_saved_variables();
-    const RecurrenceGrads g = recurrence_backward(load_recurrence(ctx, saved), saved[0], saved[1], saved[2], grad_outputs);
+    const RecurrenceGrads g =
+        recurrence_backward(load_recurrence(ctx, saved), saved[0], saved[1], saved[2], grad_outputs);
     return {g.dgates, g.dwhh, g.dh0, g.dc0};
   }
 };
@@ -772,7 +787,7 @@ class LstmLayer : public torch::autograd::Function<LstmLayer> {
         torch::Tensor dx2 = dx.view({tokens, features});
         at::mm_out(dx2, dgates, w_ih);
       }
-      dw_ih = at::mm(dgates.t(), input.view({tokens, features}));
+      if (ctx->needs_input_grad(1)) dw_ih = at::mm(dgates.t(), input.view({tokens, features}));
       db = g.sums[0];
     }
     return {dx, dw_ih, db, db.clone(), g.dwhh, g.dh0, g.dc0};
@@ -815,15 +830,16 @@ void check_recurrence(const torch::Tensor& w_hh, int64_t batch, const torch::Ten
 }  // namespace
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> lstm_recurrence(const torch::Tensor& gates_x,
-                                                                          const torch::Tensor& w_hh,
-                                                                          const torch::Tensor& h0,
-                                                                          const torch::Tensor& c0) {
+                                                                        const torch::Tensor& w_hh,
+                                                                        const torch::Tensor& h0,
+                                                                        const torch::Tensor& c0) {
   const auto fail = [&](const std::string& why) {
     throw ConfigError("lstm_recurrence: " + why + " (gates_x " + shape_of(gates_x) + ", w_hh " + shape_of(w_hh) +
                       ", h0 " + shape_of(h0) + ", c0 " + shape_of(c0) + ")");
   };
   if (!gates_x.defined()) fail("gates_x is required");
-  if (gates_x.dim() != 3 || gates_x.size(0) < 1 || gates_x.size(1) < 1) fail("gates_x is not [T, B, 4H] with T, B >= 1");
+  if (gates_x.dim() != 3 || gates_x.size(0) < 1 || gates_x.size(1) < 1)
+    fail("gates_x is not [T, B, 4H] with T, B >= 1");
   check_recurrence(w_hh, gates_x.size(1), h0, c0, {&gates_x, &w_hh, &h0, &c0}, fail);
   if (gates_x.size(2) != w_hh.size(0)) fail("gates_x is not [T, B, 4H]");
   const torch::autograd::variable_list out = LstmRecurrence::apply(gates_x, w_hh, optional(h0), optional(c0));
@@ -831,7 +847,7 @@ std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> lstm_recurrence(const to
 }
 
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> lstm_layer(const torch::Tensor& x, const LstmLayerWeights& w,
-                                                                     const torch::Tensor& h0, const torch::Tensor& c0) {
+                                                                   const torch::Tensor& h0, const torch::Tensor& c0) {
   const auto fail = [&](const std::string& why) {
     throw ConfigError("lstm_layer: " + why + " (x " + shape_of(x) + ", w_ih " + shape_of(w.w_ih) + ", w_hh " +
                       shape_of(w.w_hh) + ", b_ih " + shape_of(w.b_ih) + ", b_hh " + shape_of(w.b_hh) + ", h0 " +

@@ -6,8 +6,11 @@
 // w_hh is one large matmul over all steps after the backward loop.
 // Gate order and layout are PyTorch's (torch::nn::LSTM): rows [i; f; g; o] of w_hh [4H, H]; bias terms
 // belong in gates_x. Results equal torch::nn::LSTM's (forward and gradients) within float rounding.
-// Float and double tensors on the CPU. Backward may run more than once (retain_graph) but is not itself
-// differentiable (no double backward). Buffers are recycled across calls on the same thread.
+// Float and double tensors on the CPU; shape errors throw ConfigError naming the shapes. Backward may run
+// more than once (retain_graph) but is not itself differentiable (no double backward). A pass splits the
+// batch rows over torch::get_num_threads() threads (the rows never meet), and buffers are recycled across
+// calls on the same thread. lstm_layer is the faster entry point: it also keeps the input projection out of
+// a separate [T, B, 4H] tensor.
 #include <torch/torch.h>
 
 #include <tuple>
@@ -18,9 +21,9 @@ namespace antiphon::neural {
 // undefined). Returns y [T, B, H] (the hidden states), and the last h and c [B, H]. Differentiable with
 // respect to gates_x, w_hh, h0 and c0.
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> lstm_recurrence(const torch::Tensor& gates_x,
-                                                                          const torch::Tensor& w_hh,
-                                                                          const torch::Tensor& h0 = {},
-                                                                          const torch::Tensor& c0 = {});
+                                                                        const torch::Tensor& w_hh,
+                                                                        const torch::Tensor& h0 = {},
+                                                                        const torch::Tensor& c0 = {});
 
 // One LSTM layer's weights in PyTorch's layout: w_ih [4H, I], w_hh [4H, H], b_ih and b_hh [4H].
 struct LstmLayerWeights {
@@ -35,7 +38,7 @@ struct LstmLayerWeights {
 // class). Returns as lstm_recurrence; differentiable with respect to x (features), the weights, h0 and c0.
 // Equals lstm_recurrence on x W_ih^T + b_ih + b_hh (tests check both against torch::nn::LSTM).
 std::tuple<torch::Tensor, torch::Tensor, torch::Tensor> lstm_layer(const torch::Tensor& x, const LstmLayerWeights& w,
-                                                                     const torch::Tensor& h0 = {},
-                                                                     const torch::Tensor& c0 = {});
+                                                                   const torch::Tensor& h0 = {},
+                                                                   const torch::Tensor& c0 = {});
 
 }  // namespace antiphon::neural

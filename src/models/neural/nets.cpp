@@ -4,6 +4,16 @@
 
 namespace antiphon::neural {
 
+void check_net_option(const char* name, int value, int lo, int hi) {
+  if (value < lo || value > hi)
+    throw ConfigError(std::string(name) + "=" + std::to_string(value) + " is outside " + std::to_string(lo) + ".." +
+                      std::to_string(hi));
+}
+
+void check_dropout(double dropout) {
+  if (!(dropout >= 0 && dropout < 1)) throw ConfigError("dropout=" + std::to_string(dropout) + " is outside [0, 1)");
+}
+
 std::shared_ptr<Net> make_net(const NetParams& params, const NetShape& shape) {
   if (shape.num_labels <= 0) throw ConfigError("a network needs at least one output class");
   if (shape.input_size <= 0 && shape.input_vocab <= 0) throw ConfigError("a network needs inputs");

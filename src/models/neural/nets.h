@@ -81,6 +81,10 @@ class Net : public torch::nn::Module {
 // unknown kind or options that do not fit the shape.
 std::shared_ptr<Net> make_net(const NetParams& params, const NetShape& shape);
 
+// Option checks shared by the kinds: ConfigError "name=value is outside lo..hi" / dropout outside [0, 1).
+void check_net_option(const char* name, int value, int lo, int hi);
+void check_dropout(double dropout);
+
 // The kinds, one translation unit each (make_net dispatches on params.kind):
 std::shared_ptr<Net> make_window_net(const NetParams& params, const NetShape& shape);          // nets_window.cpp
 std::shared_ptr<Net> make_recurrent_net(const NetParams& params, const NetShape& shape);       // nets_recurrent.cpp: rnn, lstm

@@ -92,21 +92,14 @@ class AnticipationState : public NetState {
   std::vector<float> input;  // the token LSTM's input of a step: [embedded id or features | constraint output]
 };
 
-void check_range(const char* name, int value, int lo, int hi) {
-  if (value < lo || value > hi)
-    throw ConfigError(std::string(name) + "=" + std::to_string(value) + " is outside " + std::to_string(lo) + ".." +
-                      std::to_string(hi));
-}
-
 class AnticipationNet : public Net {
  public:
   AnticipationNet(const NetParams& params, const NetShape& shape) : params_(params), shape_(shape) {
-    check_range("layers", params.layers, 1, 8);
-    check_range("hidden", params.hidden, 1, 4096);
-    check_range("constraint_hidden", params.constraint_hidden, 1, 4096);
-    check_range("embed", params.embed, 0, 4096);
-    if (params.dropout < 0 || params.dropout >= 1)
-      throw ConfigError("dropout=" + std::to_string(params.dropout) + " is outside [0, 1)");
+    check_net_option("layers", params.layers, 1, 8);
+    check_net_option("hidden", params.hidden, 1, 4096);
+    check_net_option("constraint_hidden", params.constraint_hidden, 1, 4096);
+    check_net_option("embed", params.embed, 0, 4096);
+    check_dropout(params.dropout);
     if (shape.token_vocab <= 0)
       throw ConfigError("an anticipation net needs the token vocabulary for its constraints (token_vocab=" +
                         std::to_string(shape.token_vocab) + ")");

@@ -43,21 +43,14 @@ std::unique_ptr<NetState> AttentionLstmState::clone() const {
 
 namespace {
 
-void check_int(const std::string& key, int value, int lo, int hi) {
-  if (value < lo || value > hi)
-    throw ConfigError(key + "=" + std::to_string(value) + " is outside " + std::to_string(lo) + ".." +
-                      std::to_string(hi));
-}
-
 class AttentionLstmNet : public Net {
  public:
   AttentionLstmNet(const NetParams& params, const NetShape& shape) : params_(params), shape_(shape) {
-    check_int("layers", params.layers, 1, 8);
-    check_int("hidden", params.hidden, 1, 4096);
-    check_int("attn_length", params.attn_length, 1, 4096);
-    check_int("embed", params.embed, 0, 4096);
-    if (params.dropout < 0 || params.dropout >= 1)
-      throw ConfigError("dropout=" + std::to_string(params.dropout) + " is outside [0, 1)");
+    check_net_option("layers", params.layers, 1, 8);
+    check_net_option("hidden", params.hidden, 1, 4096);
+    check_net_option("attn_length", params.attn_length, 1, 4096);
+    check_net_option("embed", params.embed, 0, 4096);
+    check_dropout(params.dropout);
     const int h = params.hidden;
     const int a = h;  // attn_size = attn_vec_size = the LSTM's output size (Magenta passes neither)
     input_ = shape.input_size;

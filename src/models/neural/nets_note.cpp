@@ -26,6 +26,8 @@ class NoteLstmState : public NetState {
   std::vector<float> heads;  // the two heads' logits: D + 1 durations (end last), then P pitches
 };
 
+constexpr int kMaxInterval = 12;  // the interval head's steps: -12..+12 semitones
+
 std::vector<float> to_vector(const torch::Tensor& t) {
   torch::Tensor c = t.detach().to(torch::kFloat).contiguous();
   return {c.data_ptr<float>(), c.data_ptr<float>() + c.numel()};
@@ -64,23 +66,31 @@ class NoteLstmNet : public Net {
     }
     duration_out_ = register_module("duration_out", torch::nn::Linear(h, durations_ + 1));
     pitch_out_ = register_module("pitch_out", torch::nn::Linear(h, pitches_));
+    // Skip connections from the inputs straight to both heads' logits, starting at zero: a feature such as
+    // the continuation of an earlier repeat can raise its pitch without passing through the recurrence.
+    skip_ = register_parameter("skip", torch::zeros({durations_ + 1 + pitches_, shape.input_size}));
+    // Interval logits: how far the next pitch lies from the previous note's, shared by all pitches.
+    interval_out_ = register_module("interval_out", torch::nn::Linear(h, 2 * kMaxInterval + 1));
     // Starts at zero: the pitch head begins independent of the duration and learns how durations shift it.
     pitch_by_duration_ = register_parameter("pitch_by_duration", torch::zeros({durations_, pitches_}));
   }
 
-  torch::Tensor forward(const NetBatch& batch) override { return joint_log_probs(hidden(batch)); }
+  torch::Tensor forward(const NetBatch& batch) override {
+    const auto [duration, pitch] = head_logits(batch);
+    return joint_log_probs(duration, pitch);
+  }
 
   // Only the labels' pairs: log P(d | h) + log P(p | d, h) needs one duration's pitch softmax per step
   // ([B, T, P]) instead of all D of them.
   torch::Tensor label_log_probs(const NetBatch& batch) override {
-    const torch::Tensor h = hidden(batch);
+    const auto [duration_logits, pitch_head] = head_logits(batch);
     const int64_t pairs = static_cast<int64_t>(pitches_) * durations_;
     const torch::Tensor labels = batch.labels.clamp(0, pairs);  // padding (-100) reads as pair 0
     const torch::Tensor end = labels == pairs;
     const torch::Tensor duration_id = torch::where(end, torch::full_like(labels, durations_), labels % durations_);
     const torch::Tensor pitch_id = torch::where(end, torch::zeros_like(labels), labels.div(durations_, "floor"));
-    const torch::Tensor duration = torch::log_softmax(duration_out_->forward(h), -1).gather(-1, duration_id.unsqueeze(-1)).squeeze(-1);
-    const torch::Tensor pitch_logits = pitch_out_->forward(h) + torch::embedding(pitch_by_duration_, duration_id.clamp_max(durations_ - 1));
+    const torch::Tensor duration = torch::log_softmax(duration_logits, -1).gather(-1, duration_id.unsqueeze(-1)).squeeze(-1);
+    const torch::Tensor pitch_logits = pitch_head + torch::embedding(pitch_by_duration_, duration_id.clamp_max(durations_ - 1));
     const torch::Tensor pitch = torch::log_softmax(pitch_logits, -1).gather(-1, pitch_id.unsqueeze(-1)).squeeze(-1);
     return duration + torch::where(end, torch::zeros_like(pitch), pitch);
   }
@@ -97,13 +107,29 @@ class NoteLstmNet : public Net {
     return x;
   }
 
-  // The joint log-probabilities [..., P * D + 1] of top-layer hidden vectors [..., H].
-  torch::Tensor joint_log_probs(const torch::Tensor& h) {
-    const torch::Tensor duration = torch::log_softmax(duration_out_->forward(h), -1);  // [..., D + 1]
-    // Pitch logits per duration in the joint order [..., P, D]: the projection of h plus the duration's row.
-    const torch::Tensor pitch = torch::log_softmax(pitch_out_->forward(h).unsqueeze(-1) + pitch_by_duration_.t(), -2);
+  // The duration logits [B, T, D + 1] and the pitch logits before the duration's row [B, T, P].
+  std::pair<torch::Tensor, torch::Tensor> head_logits(const NetBatch& batch) {
+    const torch::Tensor h = hidden(batch);
+    const torch::Tensor skip = torch::matmul(batch.features, skip_.t());
+    torch::Tensor pitch = pitch_out_->forward(h) + skip.narrow(-1, durations_ + 1, pitches_);
+    // The interval logits shifted to the previous note: the codec's first P - 1 inputs one-hot its pitch
+    // (a rest or the start leaves them zero, and then no interval applies).
+    const torch::Tensor previous = batch.features.narrow(-1, 0, pitches_ - 1);
+    const torch::Tensor from = previous.argmax(-1, true);                    // [B, T, 1]
+    const torch::Tensor index = torch::arange(pitches_ - 1, from.options()) - from + kMaxInterval;  // [B, T, P - 1]
+    const torch::Tensor valid = (previous.sum(-1, true) > 0) & (index >= 0) & (index <= 2 * kMaxInterval);
+    const torch::Tensor interval = interval_out_->forward(h).gather(-1, index.clamp(0, 2 * kMaxInterval)) * valid;
+    pitch = pitch + torch::cat({interval, torch::zeros_like(interval.narrow(-1, 0, 1))}, -1);
+    return {duration_out_->forward(h) + skip.narrow(-1, 0, durations_ + 1), pitch};
+  }
+
+  // The joint log-probabilities [..., P * D + 1] from the heads' logits.
+  torch::Tensor joint_log_probs(const torch::Tensor& duration_logits, const torch::Tensor& pitch_logits) {
+    const torch::Tensor duration = torch::log_softmax(duration_logits, -1);  // [..., D + 1]
+    // Pitch logits per duration in the joint order [..., P, D]: the pitch head plus the duration's row.
+    const torch::Tensor pitch = torch::log_softmax(pitch_logits.unsqueeze(-1) + pitch_by_duration_.t(), -2);
     const torch::Tensor pairs = pitch + duration.narrow(-1, 0, durations_).unsqueeze(-2);
-    std::vector<int64_t> flat(h.sizes().begin(), h.sizes().end() - 1);
+    std::vector<int64_t> flat(pitch_logits.sizes().begin(), pitch_logits.sizes().end() - 1);
     flat.push_back(static_cast<int64_t>(pitches_) * durations_);
     return torch::cat({pairs.reshape(flat), duration.narrow(-1, durations_, 1)}, -1);
   }
@@ -112,7 +138,7 @@ class NoteLstmNet : public Net {
     assert(fast_ && "freeze() the net before inference");
     auto s = std::make_unique<NoteLstmState>();
     s->lstm = fast_->start();
-    s->heads.resize(static_cast<size_t>(durations_ + 1 + pitches_));
+    s->heads.resize(static_cast<size_t>(durations_ + 1 + pitches_ + 2 * kMaxInterval + 1));
     return s;
   }
 
@@ -121,10 +147,27 @@ class NoteLstmNet : public Net {
     assert(logits.size() == static_cast<size_t>(shape_.num_labels));
     assert(features.size() == static_cast<size_t>(shape_.input_size));
     fast_->step_dense(s.lstm, features, s.heads);
+    // The skip connections: the inputs are mostly one-hot, so add the columns of the nonzero ones.
+    const size_t heads = static_cast<size_t>(durations_ + 1 + pitches_);
+    for (size_t j = 0; j < features.size(); ++j) {
+      if (features[j] == 0.0f) continue;
+      const float* column = skip_columns_.data() + j * heads;
+      for (size_t i = 0; i < heads; ++i) s.heads[i] += features[j] * column[i];
+    }
     const auto d_count = static_cast<size_t>(durations_);
     const auto p_count = static_cast<size_t>(pitches_);
     const std::span<const float> duration(s.heads.data(), d_count + 1);
-    const std::span<const float> pitch(s.heads.data() + d_count + 1, p_count);
+    // The interval logits shifted to the previous note's pitch, when it had one.
+    float* pitch = s.heads.data() + d_count + 1;
+    const float* interval = pitch + p_count;
+    for (size_t q = 0; q + 1 < p_count; ++q) {
+      if (features[q] == 0.0f) continue;
+      for (size_t p = 0; p + 1 < p_count; ++p) {
+        const auto k = static_cast<ptrdiff_t>(p) - static_cast<ptrdiff_t>(q) + kMaxInterval;
+        if (k >= 0 && k <= 2 * kMaxInterval) pitch[p] += interval[k];
+      }
+      break;
+    }
     const double duration_norm = log_sum_exp(duration);
     for (size_t d = 0; d < d_count; ++d) {
       const float* row = pitch_by_duration_rows_.data() + d * p_count;
@@ -157,9 +200,10 @@ class NoteLstmNet : public Net {
     }
     // One output matrix for both heads: the duration logits (end last), then the pitch logits before E[d].
     fast_ = std::make_shared<const FastLstm>(std::move(layers),
-                                             to_vector(torch::cat({duration_out_->weight, pitch_out_->weight}, 0)),
-                                             to_vector(torch::cat({duration_out_->bias, pitch_out_->bias}, 0)));
+                                             to_vector(torch::cat({duration_out_->weight, pitch_out_->weight, interval_out_->weight}, 0)),
+                                             to_vector(torch::cat({duration_out_->bias, pitch_out_->bias, interval_out_->bias}, 0)));
     pitch_by_duration_rows_ = to_vector(pitch_by_duration_);
+    skip_columns_ = to_vector(skip_.t());
   }
 
  private:
@@ -179,9 +223,12 @@ class NoteLstmNet : public Net {
   std::vector<torch::Tensor> w_ih_, w_hh_, b_ih_, b_hh_;
   torch::nn::Linear duration_out_{nullptr};
   torch::nn::Linear pitch_out_{nullptr};
+  torch::nn::Linear interval_out_{nullptr};
   torch::Tensor pitch_by_duration_;  // E [D, P]
+  torch::Tensor skip_;               // [D + 1 + P, input_size]: inputs to the heads' logits
   std::shared_ptr<const FastLstm> fast_;
   std::vector<float> pitch_by_duration_rows_;  // E as frozen, row-major
+  std::vector<float> skip_columns_;            // skip as frozen, one column per input
 };
 
 }  // namespace

@@ -23,9 +23,10 @@ class RecurrentState : public NetState {
 class RecurrentNet : public Net {
  public:
   RecurrentNet(const NetParams& params, const NetShape& shape) : params_(params), shape_(shape) {
-    if (params.layers < 1 || params.layers > 8) throw ConfigError("layers=" + std::to_string(params.layers) + " is outside 1..8");
-    if (params.hidden < 1 || params.hidden > 4096) throw ConfigError("hidden=" + std::to_string(params.hidden) + " is outside 1..4096");
-    if (params.dropout < 0 || params.dropout >= 1) throw ConfigError("dropout=" + std::to_string(params.dropout) + " is outside [0, 1)");
+    check_net_option("layers", params.layers, 1, 8);
+    check_net_option("hidden", params.hidden, 1, 4096);
+    check_net_option("embed", params.embed, 0, 4096);
+    check_dropout(params.dropout);
     lstm_ = params.kind == "lstm";
     const int gates = lstm_ ? 4 : 1;
     const int h = params.hidden;

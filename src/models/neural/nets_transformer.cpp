@@ -60,8 +60,7 @@ class TransformerNet : public Net {
                         std::to_string(params.hidden));
     if (params.ff < 1) throw ConfigError("ff=" + std::to_string(params.ff) + " is not positive");
     if (params.max_len < 1) throw ConfigError("max_len=" + std::to_string(params.max_len) + " is not positive");
-    if (params.dropout < 0 || params.dropout >= 1)
-      throw ConfigError("dropout=" + std::to_string(params.dropout) + " is outside [0, 1)");
+    check_dropout(params.dropout);
     const int64_t d = params.hidden;
     head_size_ = d / params.heads;
     if (shape.input_size > 0) input_ = register_module("input", torch::nn::Linear(shape.input_size, d));

@@ -201,3 +201,52 @@ TEST(CrossValidate, trains_on_another_encoding_when_asked_and_scores_notes) {
 
 }  // namespace
 }  // namespace antiphon
+
+namespace antiphon {
+namespace {
+
+TEST(CrossValidate, max_folds_scores_only_the_first_folds_test_melodies) {
+  add_model_family(testing::unigram_family());
+  EvalOptions all;
+  all.folds = 3;
+  EvalResult full = cross_validate(ModelSpec::parse("unigram"), tunes(), all);
+  EvalOptions one = all;
+  one.max_folds = 1;
+  EvalResult first = cross_validate(ModelSpec::parse("unigram"), tunes(), one);
+  ASSERT_EQ(first.folds.size(), 1u);
+  EXPECT_EQ(first.melodies, first.folds[0].melodies);
+  EXPECT_EQ(first.notes, full.folds[0].notes);
+  EXPECT_DOUBLE_EQ(first.bits_per_note, full.folds[0].bits_per_note);
+  EXPECT_LT(first.melodies, full.melodies);
+  one.max_folds = -1;
+  EXPECT_THROW(cross_validate(ModelSpec::parse("unigram"), tunes(), one), ConfigError);
+}
+
+}  // namespace
+}  // namespace antiphon
+
+namespace antiphon {
+namespace {
+
+TEST(CrossValidate, a_family_default_encoding_applies_unless_target_is_asked_for) {
+  ModelFamily grid_family = testing::unigram_family();
+  grid_family.name = "unigram_grid";
+  grid_family.default_encoding = [](const ModelSpec&) { return std::string("grid:steps=4,min=60,max=67"); };
+  add_model_family(grid_family);
+  add_model_family(testing::unigram_family());
+  EvalOptions options;
+  options.folds = 3;
+  EvalResult by_default = cross_validate(ModelSpec::parse("unigram_grid"), tunes(), options);
+  options.encoding = "grid:steps=4,min=60,max=67";
+  EvalResult explicit_grid = cross_validate(ModelSpec::parse("unigram"), tunes(), options);
+  EXPECT_DOUBLE_EQ(by_default.bits_per_note, explicit_grid.bits_per_note);
+  options.encoding = "target";
+  EvalResult on_target = cross_validate(ModelSpec::parse("unigram_grid"), tunes(), options);
+  options.encoding = "";
+  EvalResult plain = cross_validate(ModelSpec::parse("unigram"), tunes(), options);
+  EXPECT_DOUBLE_EQ(on_target.bits_per_note, plain.bits_per_note);
+  EXPECT_NE(on_target.bits_per_note, by_default.bits_per_note);
+}
+
+}  // namespace
+}  // namespace antiphon

@@ -46,10 +46,12 @@ TEST(BenchTrain, reports_positive_figures_that_agree_with_each_other) {
 }
 
 TEST(BenchTrain, reads_the_reference_result_or_says_why_there_is_none) {
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("bench_train_test_" + std::to_string(getpid()));
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("bench_train_test_" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "ok.py") << "import sys\nprint('warming up')\nprint('{\"tokens_per_s\": 1234.5}')\n";
-  std::ofstream(dir / "fails.py") << "import sys\nprint('the torch module does not import: no torch', file=sys.stderr)\nsys.exit(2)\n";
+  std::ofstream(dir / "fails.py")
+      << "import sys\nprint('the torch module does not import: no torch', file=sys.stderr)\nsys.exit(2)\n";
 
   TrainBenchOptions o = tiny();
   o.python = true;

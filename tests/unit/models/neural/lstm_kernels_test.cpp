@@ -1,5 +1,7 @@
-// lstm_recurrence against torch::nn::LSTM: outputs, last states and every gradient, for one and two layers,
-// with and without initial states, with losses on all outputs, on y alone and on the unpadded steps only.
+// lstm_recurrence and lstm_layer against torch::nn::LSTM: outputs, last states and every gradient (through
+// grad() and backward()), for one and two layers, with and without initial states, with losses on all
+// outputs, on y alone and on the unpadded steps only, on features and on one-hot ids, on one thread and with
+// the batch split across threads.
 #include "models/neural/lstm_kernels.h"
 
 #include <gmock/gmock.h>
@@ -99,9 +101,9 @@ struct Fixture {
                                params["bias_hh_l" + s]};
       torch::Tensor h_init = c_.with_state ? h0[l] : torch::Tensor();
       torch::Tensor c_init = c_.with_state ? c0[l] : torch::Tensor();
-      auto [y, h, c] = c_.whole_layer ? lstm_layer(input, w, h_init, c_init)
-                                      : lstm_recurrence(torch::matmul(input, w.w_ih.t()) + w.b_ih + w.b_hh, w.w_hh,
-                                                        h_init, c_init);
+      auto [y, h, c] =
+          c_.whole_layer ? lstm_layer(input, w, h_init, c_init)
+                         : lstm_recurrence(torch::matmul(input, w.w_ih.t()) + w.b_ih + w.b_hh, w.w_hh, h_init, c_init);
       input = y;
       hs.push_back(h);
       cs.push_back(c);
@@ -152,7 +154,10 @@ void expect_same_as_nn_lstm(const Case& c, double tolerance) {
   const auto our_grads = torch::autograd::grad({our_loss}, wrt, {}, /*retain_graph=*/true, false, true);
   ASSERT_EQ(ref_grads.size(), our_grads.size());
   for (size_t k = 0; k < wrt.size(); ++k) {
-    const std::string what = k < names.size() ? names[k] : k == names.size() ? "x" : k == names.size() + 1 ? "h0" : "c0";
+    const std::string what = k < names.size()        ? names[k]
+                             : k == names.size()     ? "x"
+                             : k == names.size() + 1 ? "h0"
+                                                     : "c0";
     ASSERT_TRUE(ref_grads[k].defined()) << what;
     ASSERT_TRUE(our_grads[k].defined()) << what;
     EXPECT_GT(ref_grads[k].abs().max().item<double>(), 0) << what;
@@ -249,7 +254,8 @@ TEST(LstmLayer, matches_nn_lstm_on_one_hot_ids) {
     torch::Tensor y = ids;
     for (int64_t l = 0; l < 2; ++l) {
       const std::string s = std::to_string(l);
-      y = std::get<0>(lstm_layer(y, {p["weight_ih_l" + s], p["weight_hh_l" + s], p["bias_ih_l" + s], p["bias_hh_l" + s]},
+      y = std::get<0>(lstm_layer(y,
+                                 {p["weight_ih_l" + s], p["weight_hh_l" + s], p["bias_ih_l" + s], p["bias_hh_l" + s]},
                                  run.state ? h0[l] : torch::Tensor(), run.state ? c0[l] : torch::Tensor()));
     }
     const auto ours = torch::autograd::grad({(y * r).sum()}, lstm->parameters());

@@ -33,18 +33,22 @@ struct Layout {
   int start() const { return p + d + 40; }
   int onset(int sixteenth) const { return p + d + 41 + sixteenth; }
   int off_grid() const { return p + d + 57; }
-  int size() const { return p + d + 58; }
+  int above_first(int interval_class) const { return p + d + 58 + interval_class; }
+  int no_first() const { return p + d + 70; }
+  int share(int pc) const { return p + d + 71 + pc; }
+  int size() const { return p + d + 83; }
 };
 
-// The indices of the ones in step t's features (every feature is 0 or 1).
+// The indices of the nonzero features of step t (all ones but the pitch-class shares).
 std::vector<int> ones(const CodedSequence& c, size_t t, int size) {
   std::vector<int> out;
-  for (int i = 0; i < size; ++i) {
-    const float v = c.features[t * static_cast<size_t>(size) + static_cast<size_t>(i)];
-    EXPECT_TRUE(v == 0.0f || v == 1.0f) << "step " << t << " feature " << i << " = " << v;
-    if (v != 0.0f) out.push_back(i);
-  }
+  for (int i = 0; i < size; ++i)
+    if (c.features[t * static_cast<size_t>(size) + static_cast<size_t>(i)] != 0.0f) out.push_back(i);
   return out;
+}
+
+float feature(const CodedSequence& c, size_t t, int size, int i) {
+  return c.features[t * static_cast<size_t>(size) + static_cast<size_t>(i)];
 }
 
 TEST(NoteCodec, features_describe_the_previous_note_and_the_next_onset) {
@@ -69,18 +73,34 @@ TEST(NoteCodec, features_describe_the_previous_note_and_the_next_onset) {
   ASSERT_EQ(c.steps, tokens.size());
   EXPECT_EQ(c.labels, std::vector<int64_t>(tokens.begin(), tokens.end()));
   // Step 0: nothing read yet; the first onset is at 0.
-  EXPECT_EQ(ones(c, 0, L.size()), (std::vector<int>{L.no_step(), L.no_pitch_class(), L.start(), L.onset(0)}));
-  // Step 1 reads C4 quarter: no earlier pitch, pitch class 0, next onset 4 16ths.
-  EXPECT_EQ(ones(c, 1, L.size()), (std::vector<int>{60, P + d1, L.no_step(), L.pitch_class(0), L.onset(4)}));
+  EXPECT_EQ(ones(c, 0, L.size()),
+            (std::vector<int>{L.no_step(), L.no_pitch_class(), L.start(), L.onset(0), L.no_first()}));
+  // Step 1 reads C4 quarter: no earlier pitch, pitch class 0, next onset 4 16ths; C4 is the first pitch.
+  EXPECT_EQ(ones(c, 1, L.size()), (std::vector<int>{60, P + d1, L.no_step(), L.pitch_class(0), L.onset(4),
+                                                    L.above_first(0), L.share(0)}));
   // Step 2 reads the eighth rest: the rest token and flag, the last pitch class stays C; onset 6.
-  EXPECT_EQ(ones(c, 2, L.size()),
-            (std::vector<int>{P - 1, P + d_half, L.no_step(), L.pitch_class(0), L.rest(), L.onset(6)}));
+  EXPECT_EQ(ones(c, 2, L.size()), (std::vector<int>{P - 1, P + d_half, L.no_step(), L.pitch_class(0), L.rest(),
+                                                    L.onset(6), L.above_first(0), L.share(0)}));
   // Step 3 reads D4 dotted quarter: +2 over the rest, pitch class 2; onset 6 + 6 = 12.
-  EXPECT_EQ(ones(c, 3, L.size()), (std::vector<int>{62, P + d_dotted, L.step(2), L.pitch_class(2), L.onset(12)}));
-  // Step 4 reads D3 triplet eighth: -12; the onset leaves the 16th grid.
-  EXPECT_EQ(ones(c, 4, L.size()), (std::vector<int>{50, P + d_triplet, L.step(-12), L.pitch_class(2), L.off_grid()}));
+  EXPECT_EQ(ones(c, 3, L.size()), (std::vector<int>{62, P + d_dotted, L.step(2), L.pitch_class(2), L.onset(12),
+                                                    L.above_first(2), L.share(0), L.share(2)}));
+  // Step 4 reads D3 triplet eighth: -12; the onset leaves the 16th grid; D3 is still a second above C.
+  EXPECT_EQ(ones(c, 4, L.size()), (std::vector<int>{50, P + d_triplet, L.step(-12), L.pitch_class(2), L.off_grid(),
+                                                    L.above_first(2), L.share(0), L.share(2)}));
   // Step 5 reads E4: +14 is clamped to +12; once off the grid, the onsets stay off it.
-  EXPECT_EQ(ones(c, 5, L.size()), (std::vector<int>{64, P + d1, L.step(12), L.pitch_class(4), L.off_grid()}));
+  EXPECT_EQ(ones(c, 5, L.size()), (std::vector<int>{64, P + d1, L.step(12), L.pitch_class(4), L.off_grid(),
+                                                    L.above_first(4), L.share(0), L.share(2), L.share(4)}));
+  // The shares of the pitch classes among the pitched notes so far: C, C, C D, C D D, C D D E.
+  EXPECT_EQ(feature(c, 2, L.size(), L.share(0)), 1.0f);
+  EXPECT_EQ(feature(c, 3, L.size(), L.share(2)), 0.5f);
+  EXPECT_FLOAT_EQ(feature(c, 4, L.size(), L.share(2)), 2.0f / 3.0f);
+  EXPECT_EQ(feature(c, 5, L.size(), L.share(0)), 0.25f);
+  EXPECT_EQ(feature(c, 5, L.size(), L.share(2)), 0.5f);
+  for (size_t t = 0; t < tokens.size(); ++t)
+    for (int i = 0; i < L.size(); ++i)
+      if (i < L.share(0)) {
+        EXPECT_TRUE(feature(c, t, L.size(), i) == 0.0f || feature(c, t, L.size(), i) == 1.0f) << t << " " << i;
+      }
 
   // The incremental inputs are the same rows.
   std::vector<float> f(static_cast<size_t>(L.size()));
@@ -115,12 +135,16 @@ TEST(NoteCodec, reads_interval_tokens_as_steps_from_the_first_absolute_pitch) {
   const auto codec = make_codec("notes", enc);
   const CodedSequence c = codec->code(tokens);
   const int step_down = enc.interval_id(-3);
-  EXPECT_EQ(ones(c, 1, L.size()), (std::vector<int>{67, P + 1, L.no_step(), L.pitch_class(7), L.onset(4)}));
-  EXPECT_EQ(ones(c, 2, L.size()), (std::vector<int>{P - 1, P + 0, L.no_step(), L.pitch_class(7), L.rest(), L.onset(6)}));
-  EXPECT_EQ(ones(c, 3, L.size()), (std::vector<int>{step_down, P + 0, L.step(-3), L.pitch_class(4), L.onset(8)}));
+  EXPECT_EQ(ones(c, 1, L.size()),
+            (std::vector<int>{67, P + 1, L.no_step(), L.pitch_class(7), L.onset(4), L.above_first(0), L.share(7)}));
+  EXPECT_EQ(ones(c, 2, L.size()), (std::vector<int>{P - 1, P + 0, L.no_step(), L.pitch_class(7), L.rest(), L.onset(6),
+                                                    L.above_first(0), L.share(7)}));
+  // E4 is a major sixth above the first pitch G4.
+  EXPECT_EQ(ones(c, 3, L.size()), (std::vector<int>{step_down, P + 0, L.step(-3), L.pitch_class(4), L.onset(8),
+                                                    L.above_first(9), L.share(4), L.share(7)}));
 }
 
-TEST(NoteCodec, repeat_inputs_give_the_continuation_of_the_longest_earlier_match) {
+TEST(NoteCodec, repeat_inputs_give_the_continuations_of_the_longest_earlier_matches) {
   const NoteEncoding enc;
   const int P = static_cast<int>(enc.pitch_vocab().size());
   const int D = static_cast<int>(enc.durations().size());
@@ -128,42 +152,70 @@ TEST(NoteCodec, repeat_inputs_give_the_continuation_of_the_longest_earlier_match
   const auto plain = make_codec("notes", enc);
   const auto codec = make_codec("notes_repeat", enc);
   EXPECT_EQ(codec->name(), "notes_repeat");
-  // After the plain inputs: the continuation's pitch part [P + none], duration [D], step [26], match length [7].
+  // After the plain inputs, three blocks: the tokens' match (pitch part [P + none], duration [D], step [26],
+  // length [7]), the pitch parts' match (pitch part, step, length) and the steps' match (step, length).
   const int rp = L.size(), rd = rp + P + 1, rs = rd + D, rm = rs + 26;
-  ASSERT_EQ(codec->input_size(), rm + 7);
+  const int pp = rm + 7, ps = pp + P + 1, pm = ps + 26;
+  const int ss = pm + 7, sm = ss + 26;
+  ASSERT_EQ(codec->input_size(), sm + 7);
   const int q = enc.duration_id(Rational(1)), e = enc.duration_id(Rational(1, 2));
   auto n = [&](int midi, int d) { return enc.joint_id({enc.pitch_id(midi), d}); };
-  // A B C A B A B | C: G4 A4 F4 G4 A4 G4 A4, then a different duration for the last.
-  const std::vector<int> tokens = {n(67, q), n(69, q), n(65, e), n(67, q), n(69, q), n(67, q), n(69, q), n(72, e)};
-  const CodedSequence c = codec->code(tokens);
-  const CodedSequence base = plain->code(tokens);
-  auto repeat_ones = [&](size_t t) {
-    std::vector<int> all = ones(c, t, codec->input_size()), out;
-    for (int i : all)
-      if (i >= rp) out.push_back(i);
+  auto repeat_ones = [&](const CodedSequence& c, const CodedSequence& base, size_t t, int from, int to) {
     // The plain part is the plain codec's row.
     EXPECT_TRUE(std::equal(base.features.begin() + static_cast<long>(t * static_cast<size_t>(rp)),
                            base.features.begin() + static_cast<long>((t + 1) * static_cast<size_t>(rp)),
                            c.features.begin() + static_cast<long>(t * static_cast<size_t>(codec->input_size()))))
         << t;
+    std::vector<int> out;
+    for (int i : ones(c, t, codec->input_size()))
+      if (i >= from && i < to) out.push_back(i);
     return out;
   };
-  // Nothing repeats in A B C: no continuation (pitch none, step none).
-  for (size_t t = 0; t <= 3; ++t) EXPECT_EQ(repeat_ones(t), (std::vector<int>{rp + P, rs + 25})) << t;
-  // After A B C A: A (length 1) was followed by B = A4 quarter, +2 from G4.
-  EXPECT_EQ(repeat_ones(4), (std::vector<int>{rp + 69, rd + q, rs + 14, rm + 0}));
-  // After A B C A B: A B (length 2) was followed by C = F4 eighth, -4 from A4.
-  EXPECT_EQ(repeat_ones(5), (std::vector<int>{rp + 65, rd + e, rs + 8, rm + 1}));
-  // After A B C A B A: "B A" occurs only at the end; "A" ends at 0 and 3, and the most recent is followed by B.
-  EXPECT_EQ(repeat_ones(6), (std::vector<int>{rp + 69, rd + q, rs + 14, rm + 0}));
-  // After A B C A B A B: "B A B" occurs only at the end; "A B" ends at 1 and 4, and the most recent is
-  // followed by A = G4, -2.
-  EXPECT_EQ(repeat_ones(7), (std::vector<int>{rp + 67, rd + q, rs + 10, rm + 1}));
-  // The incremental inputs are the same rows.
-  std::vector<float> f(static_cast<size_t>(codec->input_size()));
-  for (size_t t = 0; t < tokens.size(); ++t) {
-    codec->input_features(std::span<const int>(tokens).first(t), f);
-    EXPECT_TRUE(std::equal(f.begin(), f.end(), c.features.begin() + static_cast<long>(t * f.size()))) << "step " << t;
+  {
+    // A B C A B A B, then C5 eighth, with A = G4 quarter, B = A4 quarter, C = F4 eighth.
+    const std::vector<int> tokens = {n(67, q), n(69, q), n(65, e), n(67, q), n(69, q), n(67, q), n(69, q), n(72, e)};
+    const CodedSequence c = codec->code(tokens), base = plain->code(tokens);
+    auto tokens_block = [&](size_t t) { return repeat_ones(c, base, t, rp, pp); };
+    auto pitches_block = [&](size_t t) { return repeat_ones(c, base, t, pp, ss); };
+    auto steps_block = [&](size_t t) { return repeat_ones(c, base, t, ss, sm + 7); };
+    // Nothing repeats in A B C: no continuation (pitch none, step none, no length).
+    for (size_t t = 0; t <= 3; ++t) {
+      EXPECT_EQ(tokens_block(t), (std::vector<int>{rp + P, rs + 25})) << t;
+      EXPECT_EQ(pitches_block(t), (std::vector<int>{pp + P, ps + 25})) << t;
+    }
+    // Steps +2 -4: nothing repeats yet.
+    for (size_t t = 0; t <= 3; ++t) EXPECT_EQ(steps_block(t), (std::vector<int>{ss + 25})) << t;
+    // After A B C A: A (length 1) was followed by B = A4 quarter, +2 from G4; the step +2 by -4.
+    EXPECT_EQ(tokens_block(4), (std::vector<int>{rp + 69, rd + q, rs + 14, rm + 0}));
+    EXPECT_EQ(pitches_block(4), (std::vector<int>{pp + 69, ps + 14, pm + 0}));
+    EXPECT_EQ(steps_block(4), (std::vector<int>{ss + 8, sm + 0}));
+    // After A B C A B: A B (length 2) was followed by C = F4 eighth, -4 from A4; the steps +2 +2 occur only
+    // now, and the latest earlier +2 was followed by +2.
+    EXPECT_EQ(tokens_block(5), (std::vector<int>{rp + 65, rd + e, rs + 8, rm + 1}));
+    EXPECT_EQ(pitches_block(5), (std::vector<int>{pp + 65, ps + 8, pm + 1}));
+    EXPECT_EQ(steps_block(5), (std::vector<int>{ss + 14, sm + 0}));
+    // After A B C A B A: "B A" occurs only at the end; "A" ends at 0 and 3, and the most recent is followed
+    // by B. The step -2 is new.
+    EXPECT_EQ(tokens_block(6), (std::vector<int>{rp + 69, rd + q, rs + 14, rm + 0}));
+    EXPECT_EQ(steps_block(6), (std::vector<int>{ss + 25}));
+    // After A B C A B A B: "B A B" occurs only at the end; "A B" ends at 1 and 4, and the most recent is
+    // followed by A = G4, -2. Of the steps +2 -4 +2 +2 -2 +2, the latest earlier +2 (before -2) is the most
+    // recent of the length-1 matches.
+    EXPECT_EQ(tokens_block(7), (std::vector<int>{rp + 67, rd + q, rs + 10, rm + 1}));
+    EXPECT_EQ(steps_block(7), (std::vector<int>{ss + 10, sm + 0}));
+    // The incremental inputs are the same rows.
+    std::vector<float> f(static_cast<size_t>(codec->input_size()));
+    for (size_t t = 0; t < tokens.size(); ++t) {
+      codec->input_features(std::span<const int>(tokens).first(t), f);
+      EXPECT_TRUE(std::equal(f.begin(), f.end(), c.features.begin() + static_cast<long>(t * f.size()))) << "step " << t;
+    }
+  }
+  {
+    // G4 quarter, A4 quarter, G4 eighth: the token G4 eighth is new, the pitch G4 was followed by A4.
+    const std::vector<int> tokens = {n(67, q), n(69, q), n(67, e), n(69, e)};
+    const CodedSequence c = codec->code(tokens), base = plain->code(tokens);
+    EXPECT_EQ(repeat_ones(c, base, 3, rp, pp), (std::vector<int>{rp + P, rs + 25}));
+    EXPECT_EQ(repeat_ones(c, base, 3, pp, ss), (std::vector<int>{pp + 69, ps + 14, pm + 0}));
   }
 }
 
@@ -272,7 +324,8 @@ TEST(NoteLstmNet, joint_output_is_a_distribution_at_every_step) {
 }
 
 TEST(NoteLstmNet, renormalising_over_one_duration_gives_the_pitch_head) {
-  // With the hidden-state projections zeroed, P(d) = softmax(b_dur) and P(p | d) = softmax(b_pitch + E[d]).
+  // With the hidden-state projections and the interval head zeroed, P(d) = softmax(b_dur) and
+  // P(p | d) = softmax(b_pitch + E[d]).
   Small s = small_setup();
   auto net = make_seeded(note_params(8, 1, 0, 0.0), s.shape);
   const torch::Tensor b_dur = torch::tensor({0.5, -1.0, 2.0, 0.25}, torch::kFloat);
@@ -287,6 +340,8 @@ TEST(NoteLstmNet, renormalising_over_one_duration_gives_the_pitch_head) {
   set_parameter(*net, "pitch_out.weight", torch::zeros({6, 8}));
   set_parameter(*net, "pitch_out.bias", b_pitch);
   set_parameter(*net, "pitch_by_duration", e);
+  set_parameter(*net, "interval_out.weight", torch::zeros({25, 8}));
+  set_parameter(*net, "interval_out.bias", torch::zeros({25}));
   net->freeze();
   std::vector<CodedSequence> coded;
   const NetBatch batch = batch_of(*s.codec, coded);
@@ -312,8 +367,9 @@ TEST(NoteLstmNet, step_by_step_equals_forward) {
   Small s = small_setup();
   for (int embed : {0, 5}) {
     auto net = make_seeded(note_params(12, 2, embed, 0.3), s.shape);
-    // Give the duration embedding weight so the pitch head depends on it.
+    // Give the duration embedding and the skip connections weight (both start at zero).
     set_parameter(*net, "pitch_by_duration", torch::randn({3, 6}));
+    set_parameter(*net, "skip", torch::randn({4 + 6, s.shape.input_size}));
     net->freeze();
     std::vector<CodedSequence> coded;
     const NetBatch batch = batch_of(*s.codec, coded);
@@ -338,6 +394,7 @@ TEST(NoteLstmNet, label_shortcut_equals_the_joint_at_the_labels_with_the_same_gr
   Small s = small_setup();
   auto net = make_seeded(note_params(12, 2, 6, 0.0), s.shape);
   set_parameter(*net, "pitch_by_duration", torch::randn({3, 6}));
+  set_parameter(*net, "skip", torch::randn({4 + 6, s.shape.input_size}));
   std::vector<CodedSequence> coded;
   const NetBatch batch = batch_of(*s.codec, coded);
   const torch::Tensor lp = net->label_log_probs(batch);
