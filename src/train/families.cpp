@@ -122,7 +122,12 @@ std::vector<NeuralFamilyDef> neural_family_defs() {
          read_recurrent(o, s, "note_lstm", 2, 256, 0);
          s.encoding = "notes";
          s.codec = "notes";
-         read_training(o, s, base, 0.3);
+         // Tuned on one fink split (fold 1 of 10, seed 1): lr 3e-3 with transpositions of up to 3 semitones
+         // 2.277 bits/pitch against 2.403 at lr 1e-3 without (README, "Neural models").
+         TrainConfig notes = base;
+         notes.learning_rate = 3e-3;
+         notes.augment = 3;
+         read_training(o, s, notes, 0.3);
        }},
       {"melody_rnn", "Magenta's Melody RNN: config=basic|mono|lookback|attention, 2x128 LSTM on events",
        [base](Options& o, NeuralSpec& s) {

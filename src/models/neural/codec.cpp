@@ -52,12 +52,12 @@ std::unique_ptr<Codec> make_codec(const std::string& name, const Encoding& encod
     if (!e) throw ConfigError("the attention inputs need the attention encoding, not " + encoding.spec());
     return make_attention_codec(*e);
   }
-  if (name == "notes" || name == "notes_repeat") {
+  if (name == "notes" || name == "notes_basic") {
     const auto* e = dynamic_cast<const PairEncoding*>(&encoding);
     if (!e) throw ConfigError("the notes inputs need a note-level encoding (notes, intervals), not " + encoding.spec());
-    return make_note_codec(*e, name == "notes_repeat");
+    return make_note_codec(*e, name == "notes");
   }
-  throw ConfigError("unknown network input '" + name + "' (known: tokens, lookback, attention, notes, notes_repeat)");
+  throw ConfigError("unknown network input '" + name + "' (known: tokens, lookback, attention, notes, notes_basic)");
 }
 
 }  // namespace antiphon::neural

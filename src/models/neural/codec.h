@@ -73,14 +73,17 @@ std::unique_ptr<Codec> make_lookback_codec(const LookbackEncoding& encoding);   
 // Magenta's attention_rnn key-melody inputs and labels (tokens/key_melody.h): 74 input floats, 40 labels.
 std::unique_ptr<Codec> make_attention_codec(const AttentionEncoding& encoding);  // codec_features.cpp
 // Note-level features of (pitch part, duration) tokens (tokens/notes.h, tokens/intervals.h) for the note_lstm
-// net: step t reads token t - 1 as one-hots of its pitch part, its duration, the step from the previous
-// pitched note (-12..+12, clamped), the pitch class of the last pitched note, rest and start flags, and the
-// onset of token t in 16ths modulo a whole note (or off the 16th grid). Labels are the joint token ids.
-std::unique_ptr<Codec> make_note_codec(const PairEncoding& encoding, bool repeats = false);  // codec_notes.cpp
+// net: step t reads token t - 1 as one-hots of the last pitched note (an absolute pitch token), its duration,
+// the step from the previous pitched note (-12..+12, clamped), the pitch class of the last pitched note, rest
+// and start flags, the onset of token t in 16ths modulo a whole note (or off the 16th grid), the last pitch's
+// interval class above the first, the share of each pitch class so far; with `repeats`, also what followed
+// the longest earlier occurrences of the latest tokens, pitches and steps (a short-term model's guesses).
+// Labels are the joint token ids. Codec names: "notes" (with repeats), "notes_basic" (without).
+std::unique_ptr<Codec> make_note_codec(const PairEncoding& encoding, bool repeats = true);  // codec_notes.cpp
 
 // Builds a codec by name for a model's encoding: "tokens" (any encoding), "lookback" (needs a
 // LookbackEncoding, tokens/lookback.h), "attention" (needs an AttentionEncoding, tokens/key_melody.h),
-// "notes" (needs a PairEncoding: notes or intervals, tokens/notes.h).
+// "notes" and "notes_basic" (need a PairEncoding: notes or intervals, tokens/notes.h).
 // Throws ConfigError naming the codec and the encoding when they do not fit.
 std::unique_ptr<Codec> make_codec(const std::string& name, const Encoding& encoding);
 

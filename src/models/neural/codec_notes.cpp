@@ -69,6 +69,11 @@ class NoteCodec : public Codec {
     const auto* notes = dynamic_cast<const NoteEncoding*>(&encoding);
     if (!intervals && !notes)
       throw ConfigError("the notes inputs read the notes and intervals encodings, not " + encoding.spec());
+    // Absolute pitch tokens: "0".."127" from pitch_min in the notes encoding, "@0".."@127" in intervals.
+    if (notes) {
+      absolute_min_ = notes->config().pitch_min;
+      absolute_max_ = notes->config().pitch_max;
+    }
     for (int p = 0; p < pitches_; ++p) {
       PitchPart part;
       if (p == encoding.rest_pitch_id()) {
@@ -94,7 +99,7 @@ class NoteCodec : public Codec {
                      (kStepSlots + kMatchSlots);
   }
 
-  std::string name() const override { return repeats_ ? "notes_repeat" : "notes"; }
+  std::string name() const override { return repeats_ ? "notes" : "notes_basic"; }
   int input_size() const override { return input_size_; }
   int input_vocab() const override { return 0; }
   int num_labels() const override { return end_id_ + 1; }
@@ -187,22 +192,26 @@ class NoteCodec : public Codec {
     c.onset = c.onset < 0 || length < 0 ? -1 : (c.onset + length) % 16;
   }
 
-  // Layout: pitch part [P], duration [D], step [25 + none], pitch class [12 + none], rest, start, onset [16 + off],
+  // Layout: the last pitched note's pitch as an absolute pitch token, and the rest token when the last token
+  // was a rest [P] (the note_lstm net's interval head reads the first P - 1), duration [D], step [25 + none], pitch class [12 + none], rest, start, onset [16 + off],
   // the last pitch's interval class above the first pitch [12 + none] (the first note is often the tonic or
   // the fifth: a hint of the key, which tokens do not carry), the share of each pitch class so far [12].
   void write(const Context& c, std::span<float> f) const {
     size_t at = 0;
     const bool note = c.started && c.token != end_id_;
-    if (note) {
-      f[at + static_cast<size_t>(c.token / durations_)] = 1;
-      f[at + static_cast<size_t>(pitches_ + c.token % durations_)] = 1;
+    const bool rest = note && parts_[static_cast<size_t>(c.token / durations_)].kind == PitchPart::Kind::rest;
+    if (c.midi) {
+      const int id = absolute_id(*c.midi);
+      if (id >= 0) f[at + static_cast<size_t>(id)] = 1;
     }
+    if (rest) f[at + static_cast<size_t>(pitches_ - 1)] = 1;
+    if (note) f[at + static_cast<size_t>(pitches_ + c.token % durations_)] = 1;
     at += static_cast<size_t>(pitches_ + durations_);
     f[at + static_cast<size_t>(step_slot(c.step))] = 1;
     at += kStepSlots;
     f[at + static_cast<size_t>(c.midi ? ((*c.midi % 12) + 12) % 12 : kPitchClassSlots - 1)] = 1;
     at += kPitchClassSlots;
-    if (note && parts_[static_cast<size_t>(c.token / durations_)].kind == PitchPart::Kind::rest) f[at] = 1;
+    if (rest) f[at] = 1;
     if (!c.started) f[at + 1] = 1;
     at += 2;
     f[at + static_cast<size_t>(c.onset < 0 ? kOnsetSlots - 1 : c.onset)] = 1;
@@ -260,7 +269,12 @@ class NoteCodec : public Codec {
     assert(at == f.size());
   }
 
+  // The pitch token of an absolute MIDI pitch, or -1 when the encoding has none for it.
+  int absolute_id(int midi) const { return midi >= absolute_min_ && midi <= absolute_max_ ? midi - absolute_min_ : -1; }
+
   bool repeats_;
+  int absolute_min_ = 0;
+  int absolute_max_ = 127;
   int pitches_;
   int durations_;
   int end_id_;

@@ -1,12 +1,20 @@
 // The note-level LSTM with a factored output: a note is its duration, then its pitch given that duration.
-//   P(p, d | h) = P(d | h) P(p | d, h),   P(d | h) = softmax(W_dur h + b_dur),
-//   P(p | d, h) = softmax_p(W_pitch h + b_pitch + E[d])
+//   P(p, d | h) = P(d | h) P(p | d, h),   P(d | h) = softmax(W_dur h + b_dur + S_dur x),
+//   P(p | d, h) = softmax_p(W_pitch h + b_pitch + S_pitch x + E[d] + I(h)[p - last])
 // over the pairs of a PairEncoding (P pitch parts, rest included, by D durations) and the end symbol, which
 // the duration head predicts as its class D. A pitch's probability among the notes of the same duration
 // (what a pitch-only evaluation asks) is then exactly the pitch head's softmax, renormalised over the pitched
 // parts, and does not depend on how well the durations are predicted.
+// Besides the projection of the LSTM's state h, the pitch logits get
+// - S x: skip connections from the step's inputs x (the notes codec's features, e.g. the continuation of an
+//   earlier repeat) straight to the logits;
+// - E[d]: a learned row per duration;
+// - I(h)[p - last]: interval logits (-12..+12 semitones, a projection of h) placed around the last pitched
+//   note, which the notes codec one-hots in its first P - 1 inputs as an absolute pitch token: one interval
+//   preference serves every pitch, as interval viewpoints do in multiple-viewpoint models.
 // forward returns the joint log-probabilities [B, T, P * D + 1] (already normalised, in the joint token
-// order pitch * D + duration); batch-1 inference runs the LSTM on FastLstm and the heads in plain C++.
+// order pitch * D + duration); label_log_probs gives the labels' alone for training (one duration's pitch
+// softmax per step instead of D). Batch-1 inference runs the LSTM on FastLstm and the heads in plain C++.
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -23,7 +31,7 @@ class NoteLstmState : public NetState {
  public:
   std::unique_ptr<NetState> clone() const override { return std::make_unique<NoteLstmState>(*this); }
   FastLstm::State lstm;
-  std::vector<float> heads;  // the two heads' logits: D + 1 durations (end last), then P pitches
+  std::vector<float> heads;  // the heads' logits: D + 1 durations (end last), P pitches, 25 intervals
 };
 
 constexpr int kMaxInterval = 12;  // the interval head's steps: -12..+12 semitones
@@ -41,14 +49,15 @@ class NoteLstmNet : public Net {
     if (params.hidden < 1 || params.hidden > 4096) throw ConfigError("hidden=" + std::to_string(params.hidden) + " is outside 1..4096");
     if (params.embed < 0 || params.embed > 4096) throw ConfigError("embed=" + std::to_string(params.embed) + " is outside 0..4096");
     if (params.dropout < 0 || params.dropout >= 1) throw ConfigError("dropout=" + std::to_string(params.dropout) + " is outside [0, 1)");
-    if (shape.input_size <= 0)
-      throw ConfigError("the note_lstm net reads feature vectors (the notes codec), not token ids");
-    if (pitches_ < 1 || durations_ < 1)
+    if (pitches_ < 2 || durations_ < 1)
       throw ConfigError("the note_lstm net needs the pitch and duration vocabulary sizes of a note-level encoding (got " +
                         std::to_string(pitches_) + " pitches, " + std::to_string(durations_) + " durations)");
     if (shape.num_labels != pitches_ * durations_ + 1)
       throw ConfigError("the note_lstm net predicts " + std::to_string(pitches_) + " x " + std::to_string(durations_) +
                         " pairs and the end symbol, not " + std::to_string(shape.num_labels) + " labels");
+    if (shape.input_size < pitches_)
+      throw ConfigError("the note_lstm net reads the notes codec's features (at least " + std::to_string(pitches_) +
+                        " floats), not " + (shape.input_size > 0 ? std::to_string(shape.input_size) + " floats" : "token ids"));
     const int h = params.hidden;
     int in = shape.input_size;
     if (params.embed > 0) {

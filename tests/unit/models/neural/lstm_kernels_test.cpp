@@ -43,6 +43,7 @@ struct Case {
   bool whole_layer = false;  // lstm_layer (projection inside) rather than a matmul and lstm_recurrence
   int64_t batch = kBatch;
   int threads = 1;  // torch::set_num_threads while the case runs
+  int64_t steps = kSteps;
 };
 
 // One network, its inputs and the weights of a random linear loss, all drawn from a fixed seed.
@@ -52,18 +53,18 @@ struct Fixture {
     lstm = torch::nn::LSTM(torch::nn::LSTMOptions(kInput, c.hidden).num_layers(c.layers));
     lstm->to(c.dtype);
     const auto opts = torch::TensorOptions().dtype(c.dtype);
-    x = torch::randn({kSteps, c.batch, kInput}, opts).requires_grad_();
+    x = torch::randn({c.steps, c.batch, kInput}, opts).requires_grad_();
     if (c.with_state) {
       h0 = torch::randn({c.layers, c.batch, c.hidden}, opts).requires_grad_();
       c0 = torch::randn({c.layers, c.batch, c.hidden}, opts).requires_grad_();
     }
-    r_y = torch::randn({kSteps, c.batch, c.hidden}, opts);
+    r_y = torch::randn({c.steps, c.batch, c.hidden}, opts);
     r_h = torch::randn({c.layers, c.batch, c.hidden}, opts);
     r_c = torch::randn({c.layers, c.batch, c.hidden}, opts);
     if (c.loss == Loss::padded) {
       // Lengths 7, 4, 1, 7, 4, 1, ...: mask [T, B, 1].
       const std::vector<int64_t> lengths = {7, 4, 1};
-      mask = torch::zeros({kSteps, c.batch, 1}, opts);
+      mask = torch::zeros({c.steps, c.batch, 1}, opts);
       for (int64_t b = 0; b < c.batch; ++b) mask.narrow(0, 0, lengths[b % 3]).select(1, b).fill_(1);
     }
   }
@@ -193,6 +194,18 @@ TEST(LstmRecurrence, matches_nn_lstm_when_only_the_outputs_carry_a_gradient) {
 
 TEST(LstmRecurrence, matches_nn_lstm_when_the_loss_skips_padded_steps) {
   for (bool state : {false, true}) expect_same_as_nn_lstm({2, 32, state, Loss::padded}, 1e-5);
+}
+
+// The size a training batch has (2x128, 16 melodies of 200 steps, two threads): long enough for the vector
+// and threaded paths and for an error that only grows over many steps.
+TEST(LstmRecurrence, matches_nn_lstm_at_training_size) {
+  Case c{2, 128, false, Loss::outputs};
+  c.batch = 16;
+  c.threads = 2;
+  c.steps = 200;
+  expect_same_as_nn_lstm(c, 1e-4);
+  c.whole_layer = true;
+  expect_same_as_nn_lstm(c, 1e-4);
 }
 
 TEST(LstmRecurrence, matches_nn_lstm_to_double_rounding_in_double) {

@@ -64,8 +64,8 @@ TEST(NoteCodec, features_describe_the_previous_note_and_the_next_onset) {
   // C4 quarter, eighth rest, D4 dotted quarter, D3 triplet eighth (-12), E4 quarter (+14), end.
   const std::vector<int> tokens = {note(60, Rational(1)), rest(Rational(1, 2)), note(62, Rational(3, 2)),
                                    note(50, Rational(1, 3)), note(64, Rational(1)), enc.end_id()};
-  const auto codec = make_codec("notes", enc);
-  EXPECT_EQ(codec->name(), "notes");
+  const auto codec = make_codec("notes_basic", enc);
+  EXPECT_EQ(codec->name(), "notes_basic");
   ASSERT_EQ(codec->input_size(), L.size());
   EXPECT_EQ(codec->input_vocab(), 0);
   EXPECT_EQ(codec->num_labels(), P * D + 1);
@@ -78,8 +78,8 @@ TEST(NoteCodec, features_describe_the_previous_note_and_the_next_onset) {
   // Step 1 reads C4 quarter: no earlier pitch, pitch class 0, next onset 4 16ths; C4 is the first pitch.
   EXPECT_EQ(ones(c, 1, L.size()), (std::vector<int>{60, P + d1, L.no_step(), L.pitch_class(0), L.onset(4),
                                                     L.above_first(0), L.share(0)}));
-  // Step 2 reads the eighth rest: the rest token and flag, the last pitch class stays C; onset 6.
-  EXPECT_EQ(ones(c, 2, L.size()), (std::vector<int>{P - 1, P + d_half, L.no_step(), L.pitch_class(0), L.rest(),
+  // Step 2 reads the eighth rest: the last pitch C4 stays, with the rest token and flag; onset 6.
+  EXPECT_EQ(ones(c, 2, L.size()), (std::vector<int>{60, P - 1, P + d_half, L.no_step(), L.pitch_class(0), L.rest(),
                                                     L.onset(6), L.above_first(0), L.share(0)}));
   // Step 3 reads D4 dotted quarter: +2 over the rest, pitch class 2; onset 6 + 6 = 12.
   EXPECT_EQ(ones(c, 3, L.size()), (std::vector<int>{62, P + d_dotted, L.step(2), L.pitch_class(2), L.onset(12),
@@ -108,9 +108,10 @@ TEST(NoteCodec, features_describe_the_previous_note_and_the_next_onset) {
     codec->input_features(std::span<const int>(tokens).first(t), f);
     EXPECT_TRUE(std::equal(f.begin(), f.end(), c.features.begin() + static_cast<long>(t * f.size()))) << "step " << t;
   }
-  // After the end symbol nothing is pitched or timed anew: no pitch or duration one-hot, no step.
+  // After the end symbol nothing is pitched or timed anew: the last pitch stays, no duration, no step.
   codec->input_features(tokens, f);
-  EXPECT_EQ(f[64], 0.0f);
+  EXPECT_EQ(f[64], 1.0f);
+  for (int d = 0; d < D; ++d) EXPECT_EQ(f[static_cast<size_t>(P + d)], 0.0f) << d;
   EXPECT_EQ(f[static_cast<size_t>(L.no_step())], 1.0f);
   EXPECT_EQ(f[static_cast<size_t>(L.pitch_class(4))], 1.0f);
   // Token probabilities are the label probabilities.
@@ -132,16 +133,17 @@ TEST(NoteCodec, reads_interval_tokens_as_steps_from_the_first_absolute_pitch) {
   m.append(std::nullopt, Rational(1, 2));
   m.append(Pitch::from_midi(64), Rational(1, 2));  // -3 over the rest
   const std::vector<int> tokens = enc.encode(m);  // @67:1 r:1/2 -3:1/2 </s>
-  const auto codec = make_codec("notes", enc);
+  const auto codec = make_codec("notes_basic", enc);
   const CodedSequence c = codec->code(tokens);
   const int step_down = enc.interval_id(-3);
   EXPECT_EQ(ones(c, 1, L.size()),
             (std::vector<int>{67, P + 1, L.no_step(), L.pitch_class(7), L.onset(4), L.above_first(0), L.share(7)}));
-  EXPECT_EQ(ones(c, 2, L.size()), (std::vector<int>{P - 1, P + 0, L.no_step(), L.pitch_class(7), L.rest(), L.onset(6),
-                                                    L.above_first(0), L.share(7)}));
-  // E4 is a major sixth above the first pitch G4.
-  EXPECT_EQ(ones(c, 3, L.size()), (std::vector<int>{step_down, P + 0, L.step(-3), L.pitch_class(4), L.onset(8),
+  EXPECT_EQ(ones(c, 2, L.size()), (std::vector<int>{67, P - 1, P + 0, L.no_step(), L.pitch_class(7), L.rest(),
+                                                    L.onset(6), L.above_first(0), L.share(7)}));
+  // The step -3 leads to E4, given as its absolute token "@64"; E4 is a major sixth above the first pitch G4.
+  EXPECT_EQ(ones(c, 3, L.size()), (std::vector<int>{64, P + 0, L.step(-3), L.pitch_class(4), L.onset(8),
                                                     L.above_first(9), L.share(4), L.share(7)}));
+  EXPECT_EQ(c.labels[2], enc.joint_id({step_down, 0}));
 }
 
 TEST(NoteCodec, repeat_inputs_give_the_continuations_of_the_longest_earlier_matches) {
@@ -149,9 +151,9 @@ TEST(NoteCodec, repeat_inputs_give_the_continuations_of_the_longest_earlier_matc
   const int P = static_cast<int>(enc.pitch_vocab().size());
   const int D = static_cast<int>(enc.durations().size());
   const Layout L{P, D};
-  const auto plain = make_codec("notes", enc);
-  const auto codec = make_codec("notes_repeat", enc);
-  EXPECT_EQ(codec->name(), "notes_repeat");
+  const auto plain = make_codec("notes_basic", enc);
+  const auto codec = make_codec("notes", enc);
+  EXPECT_EQ(codec->name(), "notes");
   // After the plain inputs, three blocks: the tokens' match (pitch part [P + none], duration [D], step [26],
   // length [7]), the pitch parts' match (pitch part, step, length) and the steps' match (step, length).
   const int rp = L.size(), rd = rp + P + 1, rs = rd + D, rm = rs + 26;
@@ -465,7 +467,12 @@ TEST(NoteLstmNet, refuses_shapes_that_are_not_note_pairs) {
   NetShape ids = s.shape;
   ids.input_size = 0;
   ids.input_vocab = 20;
-  EXPECT_THROW(make_net(note_params(8, 1, 0, 0.0), ids), ConfigError);
+  try {
+    make_net(note_params(8, 1, 0, 0.0), ids);
+    FAIL() << "no error";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not token ids"));
+  }
 }
 
 TEST(NoteLstmNet, model_file_round_trip_keeps_the_shape_and_the_predictions) {
