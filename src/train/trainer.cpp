@@ -147,6 +147,17 @@ void set_learning_rate(torch::optim::Adam& optimizer, double lr) {
 }
 
 // Mean bits per token of the net on these sequences (unconstrained, no dropout).
+// The summed negative log-likelihood (nats) of a batch's labels over its real steps: the net's label shortcut
+// when it has one (the note_lstm's joint is costly to build), else the cross-entropy of forward's logits.
+torch::Tensor label_nats(Net& net, const NetBatch& batch) {
+  const torch::Tensor lp = net.label_log_probs(batch);
+  if (lp.defined()) return -lp.masked_select(batch.mask).sum();
+  const torch::Tensor logits = net.forward(batch);
+  return torch::nn::functional::cross_entropy(
+      logits.reshape({-1, logits.size(-1)}), batch.labels.reshape({-1}),
+      torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
+}
+
 double validation_bits(Net& net, const std::vector<CodedSequence>& sequences, const Codec& codec, int token_vocab) {
   torch::NoGradGuard no_grad;
   net.eval();
@@ -158,11 +169,7 @@ double validation_bits(Net& net, const std::vector<CodedSequence>& sequences, co
     for (size_t j = i; j < std::min(sequences.size(), i + kBatch); ++j) part.push_back(&sequences[j]);
     NetBatch batch = make_batch(part, codec);
     if (net.wants_constraints()) batch.constraints = torch::full_like(batch.labels, token_vocab);
-    torch::Tensor logits = net.forward(batch);
-    torch::Tensor loss = torch::nn::functional::cross_entropy(
-        logits.reshape({-1, logits.size(-1)}), batch.labels.reshape({-1}),
-        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100).reduction(torch::kSum));
-    nats += loss.item<double>();
+    nats += label_nats(net, batch).item<double>();
     tokens += static_cast<size_t>(batch.mask.sum().item<int64_t>());
   }
   return tokens ? nats / static_cast<double>(tokens) / kLn2 : 0;
@@ -245,8 +252,6 @@ TrainRun train_net(Net& net, const Codec& codec, const Encoding& encoding, const
     s.seconds = elapsed();
     write_checkpoint(data.checkpoint, net, optimizer, s, identity);
   };
-  const auto& F = torch::nn::functional::cross_entropy;
-  const auto ce = torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100);
 
   size_t tokens_this_process = 0;
   // A run that stopped early stays stopped when resumed.
@@ -282,8 +287,7 @@ TrainRun train_net(Net& net, const Codec& codec, const Encoding& encoding, const
       torch::manual_seed(data.seed * 1000003ULL + s.step);
       if (net.wants_constraints())
         batch.constraints = random_constraints(batch.labels, token_vocab, data.seed + s.step * 31 + 17);
-      torch::Tensor logits = net.forward(batch);
-      torch::Tensor loss = F(logits.reshape({-1, logits.size(-1)}), batch.labels.reshape({-1}), ce);
+      torch::Tensor loss = label_nats(net, batch) / batch.mask.sum();
       const double nats = loss.item<double>();
       if (!std::isfinite(nats))
         throw TrainingError("training diverged at epoch " + std::to_string(s.epoch + 1) + ", step " +

@@ -45,10 +45,10 @@ class NoteLstmNet : public Net {
  public:
   NoteLstmNet(const NetParams& params, const NetShape& shape)
       : params_(params), shape_(shape), pitches_(shape.pitch_classes), durations_(shape.durations) {
-    if (params.layers < 1 || params.layers > 8) throw ConfigError("layers=" + std::to_string(params.layers) + " is outside 1..8");
-    if (params.hidden < 1 || params.hidden > 4096) throw ConfigError("hidden=" + std::to_string(params.hidden) + " is outside 1..4096");
-    if (params.embed < 0 || params.embed > 4096) throw ConfigError("embed=" + std::to_string(params.embed) + " is outside 0..4096");
-    if (params.dropout < 0 || params.dropout >= 1) throw ConfigError("dropout=" + std::to_string(params.dropout) + " is outside [0, 1)");
+    check_net_option("layers", params.layers, 1, 8);
+    check_net_option("hidden", params.hidden, 1, 4096);
+    check_net_option("embed", params.embed, 0, 4096);
+    check_dropout(params.dropout);
     if (pitches_ < 2 || durations_ < 1)
       throw ConfigError("the note_lstm net needs the pitch and duration vocabulary sizes of a note-level encoding (got " +
                         std::to_string(pitches_) + " pitches, " + std::to_string(durations_) + " durations)");
