@@ -10,6 +10,19 @@ SequenceModel::SequenceModel(ModelInfo info, std::shared_ptr<const Encoding> enc
   assert(encoding_);
 }
 
+std::optional<std::string> SequenceModel::state_key(const ModelState&) const { return std::nullopt; }
+
+std::optional<std::string> SequenceModel::next_state_key(const ModelState& state, int token) const {
+  if (!state_key(state)) return std::nullopt;
+  auto next = state.clone();
+  advance(*next, token);
+  return state_key(*next);
+}
+
+std::unique_ptr<ModelState> SequenceModel::start_with_constraints(const Melody*, std::span<const int>) const {
+  return nullptr;
+}
+
 void SequenceModel::advance(ModelState& state, int token) const {
   assert(token >= 0 && static_cast<size_t>(token) < vocab_size());
   advance_state(state, token);

@@ -86,6 +86,8 @@ class MarkovModel final : public SequenceModel {
 
   std::unique_ptr<ModelState> start(const Melody* source = nullptr) const override;
   void predict(const ModelState& state, std::span<double> probs) const override;
+  std::optional<std::string> state_key(const ModelState& state) const override;  // the last `order` tokens
+  std::optional<std::string> next_state_key(const ModelState& state, int token) const override;
   std::vector<double> token_log2_probs(std::span<const int> tokens, const Melody* source = nullptr) const override;
   // order, smoothing, alpha (additive) or discount (kneser-ney), and for kneser-ney the discounts found,
   // discounts=D1+D2+D3/D1+D2+D3/... (order 0 first).
@@ -165,6 +167,8 @@ class MixedMarkovModel final : public SequenceModel {
 
   std::unique_ptr<ModelState> start(const Melody* source = nullptr) const override;
   void predict(const ModelState& state, std::span<double> probs) const override;
+  std::optional<std::string> state_key(const ModelState& state) const override;  // the last `order` tokens
+  std::optional<std::string> next_state_key(const ModelState& state, int token) const override;
   std::vector<double> token_log2_probs(std::span<const int> tokens, const Melody* source = nullptr) const override;
   // order, heldout, buckets, iterations, tolerance, the fitted weights, weights=u+w0+w1/u+w0+w1+w2/... (the
   // buckets separated by '/', longest order 0 first, count classes within; info().spec plus this option

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -71,6 +72,19 @@ class SequenceModel {
   using DistributionVisitor = std::function<void(size_t position, std::span<const double> probs)>;
   virtual void predict_all(std::span<const int> tokens, const Melody* source,
                            const DistributionVisitor& visit) const;
+
+  // A key of the state such that two states of this model with equal keys give the same predictions for
+  // every continuation: the Markov state (a Markov chain's last `order` tokens, a PPM context). Generation
+  // builds its exact constraint lattice on it. nullopt (the default) when the state depends on the whole
+  // history; the lattice then keys on the history itself.
+  virtual std::optional<std::string> state_key(const ModelState& state) const;
+  // state_key of the state after `token`, without building that state when the family knows a shortcut (the
+  // default clones and advances).
+  virtual std::optional<std::string> next_state_key(const ModelState& state, int token) const;
+  // Models that read per-position constraints (Anticipation-RNN): the state before the first token of a
+  // sequence whose position i must hold tokens[i] (-1: free), with `source` as for start(). nullptr (the
+  // default) when the model does not read constraints.
+  virtual std::unique_ptr<ModelState> start_with_constraints(const Melody* source, std::span<const int> tokens) const;
 
   // The family's resolved options (every option, defaults included) and what training found (final
   // likelihood, fitted weights), written to the model file's header and shown by `antiphon info`.

@@ -232,6 +232,18 @@ void MarkovModel::advance_state(ModelState& state, int token) const {
   s->push(*counts_, token);
 }
 
+std::optional<std::string> MarkovModel::state_key(const ModelState& state) const {
+  const auto* s = dynamic_cast<const NgramState*>(&state);
+  assert(s);
+  return s->key();
+}
+
+std::optional<std::string> MarkovModel::next_state_key(const ModelState& state, int token) const {
+  const auto* s = dynamic_cast<const NgramState*>(&state);
+  assert(s);
+  return s->key_after(counts_->order(), token);
+}
+
 void MarkovModel::predict(const ModelState& state, std::span<double> probs) const {
   const auto* s = dynamic_cast<const NgramState*>(&state);
   assert(s);

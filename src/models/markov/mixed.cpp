@@ -345,6 +345,18 @@ void MixedMarkovModel::advance_state(ModelState& state, int token) const {
   s->push(*counts_, token);
 }
 
+std::optional<std::string> MixedMarkovModel::state_key(const ModelState& state) const {
+  const auto* s = dynamic_cast<const NgramState*>(&state);
+  assert(s);
+  return s->key();
+}
+
+std::optional<std::string> MixedMarkovModel::next_state_key(const ModelState& state, int token) const {
+  const auto* s = dynamic_cast<const NgramState*>(&state);
+  assert(s);
+  return s->key_after(counts_->order(), token);
+}
+
 void MixedMarkovModel::predict(const ModelState& state, std::span<double> probs) const {
   const auto* s = dynamic_cast<const NgramState*>(&state);
   assert(s);

@@ -103,6 +103,18 @@ class NgramState : public ModelState {
   std::unique_ptr<ModelState> clone() const override { return std::make_unique<NgramState>(*this); }
   void push(const NgramCounts& counts, int token);
   const std::vector<int32_t>& context() const { return context_; }
+  // The context as bytes: equal keys predict alike (SequenceModel::state_key).
+  std::string key() const {
+    return std::string(reinterpret_cast<const char*>(context_.data()), context_.size() * sizeof(int32_t));
+  }
+  // key() of the state after push(token) for a model of this order.
+  std::string key_after(int order, int token) const {
+    std::string k = key();
+    if (order <= 0) return k;
+    k.append(reinterpret_cast<const char*>(&token), sizeof(int32_t));
+    if (k.size() > static_cast<size_t>(order) * sizeof(int32_t)) k.erase(0, sizeof(int32_t));
+    return k;
+  }
   // chain()[j]: node of the last j symbols of the context, for j up to the longest that occurred in training.
   const std::vector<int32_t>& chain() const { return chain_; }
 

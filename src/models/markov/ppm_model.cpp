@@ -293,6 +293,19 @@ class PpmModel final : public SequenceModel {
 
   std::vector<std::pair<std::string, std::string>> config() const override { return config_.options(); }
 
+  // The long-term model's context when it alone predicts the tokens directly; the short-term model and the
+  // derived viewpoints depend on the whole history (nullopt).
+  std::optional<std::string> state_key(const ModelState& base) const override {
+    if (!direct_ || config_.stm || !config_.ltm) return std::nullopt;
+    return static_cast<const PpmState&>(base).ltm_at[0].key();
+  }
+  std::optional<std::string> next_state_key(const ModelState& base, int token) const override {
+    if (!direct_ || config_.stm || !config_.ltm) return std::nullopt;
+    PpmTrie::Context next = static_cast<const PpmState&>(base).ltm_at[0];
+    ltm_[0].advance(next, token);
+    return next.key();
+  }
+
   void save_payload(ModelWriter& out) const override {
     out.u32(kPayloadVersion);
     out.u32(static_cast<uint32_t>(viewpoints_.size()));

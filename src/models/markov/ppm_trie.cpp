@@ -475,6 +475,11 @@ PpmTrie::Context PpmTrie::root() const {
   return context;
 }
 
+std::string PpmTrie::Context::key() const {
+  if (nodes_.empty()) return std::string(sizeof(uint32_t), '\0');  // root() before any advance: node 0
+  return std::string(reinterpret_cast<const char*>(nodes_.data()), nodes_.size() * sizeof(uint32_t));
+}
+
 void PpmTrie::advance(Context& context, int symbol) const {
   check_symbol(symbol);
   check_context(context);

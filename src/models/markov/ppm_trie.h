@@ -90,6 +90,8 @@ class PpmTrie {
    public:
     Context() = default;                       // the same as root()
     size_t length() const { return length_; }  // symbols of history seen
+    // Equal for two contexts of the same trie that predict and advance alike (the nodes of every order).
+    std::string key() const;
    private:
     friend class PpmTrie;
     std::vector<uint32_t> nodes_;  // [j]: the node at or below the history's suffix of length j

@@ -103,6 +103,14 @@ std::unique_ptr<ModelState> NeuralModel::start(const Melody* source) const {
   return start_constrained(constraints);
 }
 
+std::unique_ptr<ModelState> NeuralModel::start_with_constraints(const Melody*, std::span<const int> tokens) const {
+  if (!net_->wants_constraints()) return nullptr;
+  std::vector<int64_t> constraints;
+  constraints.reserve(tokens.size());
+  for (int t : tokens) constraints.push_back(t < 0 ? static_cast<int64_t>(vocab_size()) : t);
+  return start_constrained(constraints);
+}
+
 std::unique_ptr<ModelState> NeuralModel::start_constrained(std::span<const int64_t> constraints) const {
   for (int64_t c : constraints)
     if (c < 0 || c > static_cast<int64_t>(vocab_size()))

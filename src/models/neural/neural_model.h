@@ -47,6 +47,8 @@ class NeuralModel : public SequenceModel {
   // Anticipation nets: the state before the first token of a sequence whose steps must meet `constraints`
   // (one per step: a token id, or vocab_size() for free). Other nets ignore the constraints.
   std::unique_ptr<ModelState> start_constrained(std::span<const int64_t> constraints) const;
+  // The same through the model interface (token -1: free); nullptr for nets without a constraint reader.
+  std::unique_ptr<ModelState> start_with_constraints(const Melody* source, std::span<const int> tokens) const override;
   void predict(const ModelState& state, std::span<double> probs) const override;
   std::vector<double> token_log2_probs(std::span<const int> tokens, const Melody* source = nullptr) const override;
   void predict_all(std::span<const int> tokens, const Melody* source, const DistributionVisitor& visit) const override;
