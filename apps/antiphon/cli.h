@@ -35,6 +35,8 @@ void add_encode_command(CLI::App& app, int& exit_code);
 void add_bench_command(CLI::App& app, int& exit_code);
 void add_model_commands(CLI::App& app, int& exit_code);  // train, eval, info
 void add_bench_ppm_command(CLI::App& bench, int& exit_code);
+void add_generate_commands(CLI::App& app, int& exit_code);
+void add_bench_respond_command(CLI::App& bench, int& exit_code);
 #ifdef ANTIPHON_HAVE_TORCH
 // bench generate and bench train (the LibTorch build only).
 void add_neural_bench_commands(CLI::App& bench, int& exit_code);

@@ -104,6 +104,7 @@ void add_bench_command(CLI::App& app, int& exit_code) {
   ingest->add_option("--repeat", a->repeat, "Runs; the best is reported")->check(CLI::Range(1, 100))->capture_default_str();
   ingest->callback([a, &exit_code] { exit_code = run_ingest(*a); });
   add_bench_ppm_command(*bench, exit_code);
+  add_bench_respond_command(*bench, exit_code);
 #ifdef ANTIPHON_HAVE_TORCH
   add_neural_bench_commands(*bench, exit_code);
 #endif

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   cli::add_convert_command(app, exit_code);
   cli::add_encode_command(app, exit_code);
   cli::add_model_commands(app, exit_code);
+  cli::add_generate_commands(app, exit_code);
   cli::add_bench_command(app, exit_code);
   try {
     app.parse(argc, argv);
