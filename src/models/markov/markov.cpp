@@ -235,13 +235,16 @@ void MarkovModel::advance_state(ModelState& state, int token) const {
 std::optional<std::string> MarkovModel::state_key(const ModelState& state) const {
   const auto* s = dynamic_cast<const NgramState*>(&state);
   assert(s);
-  return s->key();
+  // Additive smoothing reads the full context only when it was seen; the others interpolate along the seen
+  // suffixes, so the longest seen one is the whole state.
+  return config_.smoothing == Smoothing::additive ? s->key() : s->seen_key();
 }
 
 std::optional<std::string> MarkovModel::next_state_key(const ModelState& state, int token) const {
   const auto* s = dynamic_cast<const NgramState*>(&state);
   assert(s);
-  return s->key_after(counts_->order(), token);
+  if (config_.smoothing == Smoothing::additive) return s->key_after(counts_->order(), token);
+  return s->seen_key_after(*counts_, token);
 }
 
 void MarkovModel::predict(const ModelState& state, std::span<double> probs) const {

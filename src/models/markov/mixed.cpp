@@ -348,13 +348,13 @@ void MixedMarkovModel::advance_state(ModelState& state, int token) const {
 std::optional<std::string> MixedMarkovModel::state_key(const ModelState& state) const {
   const auto* s = dynamic_cast<const NgramState*>(&state);
   assert(s);
-  return s->key();
+  return s->seen_key();  // the weights and estimates read the seen suffixes only
 }
 
 std::optional<std::string> MixedMarkovModel::next_state_key(const ModelState& state, int token) const {
   const auto* s = dynamic_cast<const NgramState*>(&state);
   assert(s);
-  return s->key_after(counts_->order(), token);
+  return s->seen_key_after(*counts_, token);
 }
 
 void MixedMarkovModel::predict(const ModelState& state, std::span<double> probs) const {

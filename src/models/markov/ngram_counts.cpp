@@ -267,6 +267,15 @@ NgramState::NgramState(const NgramCounts& counts) {
   counts.walk(context_, chain_);
 }
 
+std::string NgramState::seen_key_after(const NgramCounts& counts, int token) const {
+  thread_local std::vector<int32_t> context, chain;
+  context = context_;
+  context.push_back(token);
+  if (context.size() > static_cast<size_t>(counts.order())) context.erase(context.begin());
+  counts.walk(context, chain);
+  return seen_key_of(chain);
+}
+
 void NgramState::push(const NgramCounts& counts, int token) {
   context_.push_back(token);
   if (context_.size() > static_cast<size_t>(counts.order())) context_.erase(context_.begin());

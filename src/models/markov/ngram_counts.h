@@ -115,6 +115,15 @@ class NgramState : public ModelState {
     if (k.size() > static_cast<size_t>(order) * sizeof(int32_t)) k.erase(0, sizeof(int32_t));
     return k;
   }
+  // A shorter key for the interpolated smoothings: the node of the longest suffix seen in training (and its
+  // length). Two histories with the same one predict alike, and so do they after any token, since a seen
+  // context ending in the token extends a seen suffix of the history.
+  std::string seen_key() const { return seen_key_of(chain_); }
+  std::string seen_key_after(const NgramCounts& counts, int token) const;
+  static std::string seen_key_of(const std::vector<int32_t>& chain) {
+    const int32_t v[2] = {static_cast<int32_t>(chain.size()), chain.empty() ? -1 : chain.back()};
+    return std::string(reinterpret_cast<const char*>(v), sizeof v);
+  }
   // chain()[j]: node of the last j symbols of the context, for j up to the longest that occurred in training.
   const std::vector<int32_t>& chain() const { return chain_; }
 
