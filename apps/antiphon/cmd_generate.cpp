@@ -295,17 +295,6 @@ json model_json(const std::string& file, const SequenceModel& model) {
   return {{"file", file}, {"family", info.family}, {"spec", info.spec}, {"encoding", info.encoding}};
 }
 
-// The engine spells generated pitches with sharps; in a flat key they read better as flats (Eb in Bb major,
-// not D#), in the files written and in what is printed.
-void spell_in_key(Generation& g) {
-  auto spell = [&](Note& n) {
-    if (n.pitch) n.pitch = Pitch::from_midi(n.pitch->midi, g.melody.key_at(n.onset).fifths >= 0);
-  };
-  for (Note& n : g.melody.notes)
-    if (n.onset >= g.region_begin && n.onset < g.region_end) spell(n);
-  for (GeneratedNote& n : g.notes) spell(n.note);
-}
-
 // Writes the outputs and prints them (JSON or a summary). Unsatisfiable constraints: nothing is written.
 int finish(const std::string& command, const SamplingArgs& s, const SequenceModel& model, GenerateResult result,
            const std::vector<std::string>& paths, json request) {
@@ -316,7 +305,6 @@ int finish(const std::string& command, const SamplingArgs& s, const SequenceMode
   const std::string model_name = fs::path(s.model).filename().string();
   for (size_t i = 0; i < result.generations.size(); ++i) {
     Generation& g = result.generations[i];
-    spell_in_key(g);
     g.melody.title = "antiphon " + command + " (model " + model_name + ", seed " + std::to_string(g.seed) + ")";
     if (i < paths.size() && !paths[i].empty()) write_melody_file(g.melody, paths[i]);
   }

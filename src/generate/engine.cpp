@@ -764,6 +764,8 @@ Generation make_generation(const Problem& p, const Hyp& root, const Hyp& h, Meth
   g.region_begin = p.region_begin;
   for (GeneratedNote& n : g.notes) {
     n.note.onset += p.region_begin;
+    // Spelled for the key they sound in: flats in flat keys (Eb in Bb major, not D#).
+    if (n.note.pitch) n.note.pitch = Pitch::from_midi(n.note.pitch->midi, m.key_at(n.note.onset).fifths >= 0);
     m.notes.push_back(n.note);
   }
   g.region_end = m.length();

@@ -269,6 +269,22 @@ INSTANTIATE_TEST_SUITE_P(Generate, EveryFamily,
                            return name;
                          });
 
+TEST(Generate, spells_the_region_in_the_primers_key) {
+  auto model = train("markov:order=2", grid(2));
+  Melody primer = melody_of({{65, 1}, {69, 1}});
+  primer.keys = {{Rational(0), Key{-1, Mode::major}}};  // F major
+  GenerateRequest request;
+  request.primer = primer;
+  request.length = 2;
+  request.constraints = parse(R"({"steps_per_quarter": 2, "steps": "70 - 66 -"})");
+  const auto result = generate(*model, request);
+  ASSERT_TRUE(result.satisfiable) << result.reason;
+  ASSERT_EQ(result.generations[0].notes.size(), 2u);
+  EXPECT_EQ(result.generations[0].notes[0].note.pitch->name(), "Bb4");
+  EXPECT_EQ(result.generations[0].notes[1].note.pitch->name(), "Gb4");
+  EXPECT_EQ(result.generations[0].melody.notes[2].pitch->name(), "Bb4");
+}
+
 // ----- infilling -----
 
 TEST(Infill, keeps_the_context_and_fills_the_region_exactly) {
