@@ -371,7 +371,6 @@ class Lattice {
     model_.advance(*state, move.token);
     return log_beta(move.next, *state);
   }
-  size_t nodes() const { return memo_.size(); }
 
  private:
   const SequenceModel& model_;
@@ -555,8 +554,6 @@ class Stepper {
 
   const SamplerChain& chain() const { return chain_; }
   const Rules& rules() const { return method_ == Method::rejection || method_ == Method::free ? struc_.rules() : cons_.rules(); }
-  const std::vector<Candidate>& last_candidates() const { return cands_; }
-  const std::vector<double>& last_betas() const { return betas_; }
 
  private:
   const Problem& p_;
@@ -998,7 +995,6 @@ Rhythm rhythm_from_context(const Melody& context, const Rational& length) {
   const Meter meter = context.meter_at(end);
   const Rational bar = bar_length(meter);
   const Rational from = end > bar ? end - bar : Rational(0);
-  std::vector<std::pair<Rational, std::optional<Rational>>> pattern;  // (duration, onset offset) of notes; rests
   std::vector<Note> bar_notes;
   for (const Note& n : context.notes)
     if (n.onset >= from) bar_notes.push_back(n);
@@ -1079,6 +1075,7 @@ void prepare(Problem& p, const Melody& tokens_from, const Rational& context_end,
       source.append(Pitch::from_midi(placeholder), duration);
       t = onset + duration;
     }
+    if (t < p.length) source.append(std::nullopt, p.length - t);  // the rest that ends the region
     for (const Note& n : p.output_after.notes) source.append(n.pitch, n.duration);
     p.source = std::move(source);
   }
@@ -1162,7 +1159,6 @@ GenerateResult infill(const SequenceModel& model, const InfillRequest& request) 
       rhythm.push_back({n.onset - request.from, n.duration});
   if (p.clock->needs_rhythm()) p.remarks.push_back("the model predicts pitches only: the region keeps its rhythm");
   prepare(p, m, request.from, p.clock->needs_rhythm() ? std::optional<Rhythm>(rhythm) : std::nullopt);
-  if (p.clock->needs_rhythm()) p.source = m;  // the melody itself holds the region's rhythm
   return solve(p, request.options);
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "../generate/constraint_check.h"
+#include "tunes.h"
 #include "antiphon/corpus/corpus.h"
 #include "antiphon/generate/generate.h"
 #include "antiphon/models/registry.h"
@@ -17,23 +18,10 @@ namespace {
 
 using testing_support::violation;
 
-const std::vector<Melody>& tunes() {
-  static const std::vector<Melody> melodies = [] {
-    Corpus c = load_corpus({std::filesystem::path(ANTIPHON_FIXTURES) / "models" / "tunes.abc"});
-    return c.melodies;
-  }();
-  return melodies;
-}
+using testing_support::tunes;
 
 ModelPtr train(const std::string& spec, const std::string& encoding) {
-  register_neural_families();
-  torch::set_num_threads(1);
-  TrainingData data;
-  data.melodies = &tunes();
-  data.encoding = make_encoding(encoding);
-  data.corpus = "tunes.abc";
-  data.threads = 1;
-  return train_model(ModelSpec::parse(spec + ",epochs=2,batch=4,lr=0.01,patience=0,valid=0.2,dropout=0"), data);
+  return testing_support::train_on_tunes(spec + ",epochs=2,batch=4,lr=0.01,patience=0,valid=0.2,dropout=0", encoding);
 }
 
 struct Case {

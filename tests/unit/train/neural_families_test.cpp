@@ -15,30 +15,17 @@
 #include "antiphon/models/registry.h"
 #include "antiphon/train/neural.h"
 #include "models/neural/neural_model.h"
+#include "tunes.h"
 
 namespace antiphon {
 namespace {
 
 using ::testing::HasSubstr;
 
-const std::vector<Melody>& tunes() {
-  static const std::vector<Melody> melodies = [] {
-    Corpus c = load_corpus({std::filesystem::path(ANTIPHON_FIXTURES) / "models" / "tunes.abc"});
-    return c.melodies;
-  }();
-  return melodies;
-}
+using testing_support::tunes;
 
 ModelPtr train(const std::string& spec, const std::string& encoding, uint64_t seed = 1) {
-  register_neural_families();
-  torch::set_num_threads(1);
-  TrainingData data;
-  data.melodies = &tunes();
-  data.encoding = make_encoding(encoding);
-  data.corpus = "tunes.abc";
-  data.seed = seed;
-  data.threads = 1;
-  return train_model(ModelSpec::parse(spec), data);
+  return testing_support::train_on_tunes(spec, encoding, seed);
 }
 
 const neural::NeuralModel& as_neural(const ModelPtr& m) { return dynamic_cast<const neural::NeuralModel&>(*m); }
